@@ -1,0 +1,418 @@
+//! Groups → tools: naming, schema validators, collisions and the atomic swap.
+//!
+//! The catalog is the one place where the runtime (groups, calls) and the
+//! protocol side (tools, arguments) meet. Readers take a [`Snapshot`], an
+//! immutable `Arc`; a change builds a new snapshot and swaps it in, so a
+//! call in flight keeps the group version it started with. Every swap is
+//! announced on a watch channel (the MCP side turns it into
+//! `notifications/tools/list_changed`).
+
+use std::collections::{BTreeMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
+
+use globset::{Glob, GlobSet, GlobSetBuilder};
+use serde_json::{Map, Value};
+use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::ToolFilter;
+use crate::runtime::{Annotations, EventSink, Fault, Group, LoadError, Output, PluginError};
+
+/// A JSON object (schemas, arguments).
+pub type JsonObject = Map<String, Value>;
+
+/// One published tool.
+pub struct Tool {
+    /// Published name, e.g. `math_divide`.
+    pub name: String,
+    /// The operation's own name inside its group, e.g. `divide`.
+    pub operation: String,
+    pub title: Option<String>,
+    pub description: String,
+    pub input_schema: Arc<JsonObject>,
+    pub output_schema: Option<Arc<JsonObject>>,
+    pub annotations: Annotations,
+    /// The group version this tool belongs to.
+    pub group: Arc<Group>,
+    input_validator: jsonschema::Validator,
+    output_validator: Option<jsonschema::Validator>,
+}
+
+/// Everything being served at one moment.
+#[derive(Default)]
+pub struct Snapshot {
+    /// Loaded groups by file.
+    pub groups: BTreeMap<PathBuf, Arc<Group>>,
+    /// Published tools by name.
+    pub tools: BTreeMap<String, Arc<Tool>>,
+    /// Files that could not be loaded, with the reason.
+    pub failures: BTreeMap<PathBuf, String>,
+}
+
+/// The live catalog.
+pub struct Catalog {
+    current: RwLock<Arc<Snapshot>>,
+    naming: Naming,
+    changes: watch::Sender<u64>,
+    ready: watch::Sender<bool>,
+}
+
+/// How tool names are formed and checked.
+#[derive(Debug, Clone)]
+pub struct Naming {
+    /// Between prefix and operation name.
+    pub separator: String,
+    /// Require `^[A-Za-z0-9_-]{1,64}$`, what the OpenAI and Anthropic APIs accept.
+    pub strict: bool,
+}
+
+/// The result of calling a tool.
+#[derive(Debug)]
+pub enum CallOutcome {
+    /// The plugin answered.
+    Done { output: Output, structured: Option<Value>, fuel_used: u64 },
+    /// The plugin returned its own error.
+    PluginError(PluginError),
+    /// The arguments did not match the input schema; one line per violation.
+    InvalidArguments(Vec<String>),
+    /// A limit, trap or invalid output.
+    Fault(Fault),
+}
+
+impl Catalog {
+    pub fn new(naming: Naming) -> Self {
+        Self {
+            current: RwLock::new(Arc::default()),
+            naming,
+            changes: watch::channel(0).0,
+            ready: watch::channel(false).0,
+        }
+    }
+
+    /// Marks the initial load as done: requests waiting for it go on.
+    pub fn mark_ready(&self) {
+        self.ready.send_replace(true);
+    }
+
+    /// Whether the initial load is done.
+    pub fn is_ready(&self) -> bool {
+        *self.ready.borrow()
+    }
+
+    /// Waits (at most `limit`) until the initial load is done, so that a
+    /// client connecting during start-up sees every tool in its first
+    /// `tools/list` instead of an empty list.
+    pub async fn wait_ready(&self, limit: std::time::Duration) {
+        let mut ready = self.ready.subscribe();
+        let _ = tokio::time::timeout(limit, ready.wait_for(|ready| *ready)).await;
+    }
+
+    /// What is served now.
+    pub fn snapshot(&self) -> Arc<Snapshot> {
+        self.current.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Changes whenever the tool list changes.
+    pub fn subscribe(&self) -> watch::Receiver<u64> {
+        self.changes.subscribe()
+    }
+
+    /// Serves `group` (loaded from `group.path`), replacing what that file
+    /// served before. Refused, with the previous version left serving, when
+    /// a tool is invalid or a name collides with another file's.
+    pub fn insert(&self, group: Group) -> Result<(), LoadError> {
+        let group = Arc::new(group);
+        let tools = build_tools(&group, &self.naming)?;
+        let path = group.path.clone();
+        let mut current = self.current.write().unwrap_or_else(|e| e.into_inner());
+        for (other_path, other) in &current.groups {
+            if *other_path != path && other.name == group.name {
+                return Err(LoadError::new(
+                    &path,
+                    format!(
+                        "group `{}` is already served from {}; rename one of the groups or remove a file",
+                        group.name,
+                        other_path.display()
+                    ),
+                ));
+            }
+        }
+        for tool in &tools {
+            if let Some(existing) = current.tools.get(&tool.name)
+                && existing.group.path != path
+            {
+                return Err(LoadError::new(
+                    &path,
+                    format!(
+                        "tool `{}` of group `{}` collides with the same name from group `{}` ({}); \
+                         set `namespace` in [groups.{}] of toolhost.toml to tell them apart",
+                        tool.name,
+                        group.name,
+                        existing.group.name,
+                        existing.group.path.display(),
+                        group.name
+                    ),
+                ));
+            }
+        }
+        let mut next = Snapshot {
+            groups: current.groups.clone(),
+            tools: current.tools.iter().filter(|(_, t)| t.group.path != path).map(|(k, v)| (k.clone(), v.clone())).collect(),
+            failures: current.failures.clone(),
+        };
+        next.failures.remove(&path);
+        next.groups.insert(path, group);
+        next.tools.extend(tools.into_iter().map(|t| (t.name.clone(), Arc::new(t))));
+        *current = Arc::new(next);
+        drop(current);
+        self.announce();
+        Ok(())
+    }
+
+    /// Stops serving whatever `path` served.
+    pub fn remove(&self, path: &Path) {
+        let mut current = self.current.write().unwrap_or_else(|e| e.into_inner());
+        if !current.groups.contains_key(path) && !current.failures.contains_key(path) {
+            return;
+        }
+        let mut next = Snapshot {
+            groups: current.groups.clone(),
+            tools: current.tools.iter().filter(|(_, t)| t.group.path != path).map(|(k, v)| (k.clone(), v.clone())).collect(),
+            failures: current.failures.clone(),
+        };
+        next.failures.remove(path);
+        let changed = next.groups.remove(path).is_some();
+        *current = Arc::new(next);
+        drop(current);
+        if changed {
+            self.announce();
+        }
+    }
+
+    /// Tells subscribers the tool list changed. Changes during the initial
+    /// load are not announced: nobody can have listed the tools yet.
+    fn announce(&self) {
+        if self.is_ready() {
+            self.changes.send_modify(|n| *n += 1);
+        }
+    }
+
+    /// Records that `error.path` could not be loaded. Whatever it served
+    /// before keeps serving.
+    pub fn record_failure(&self, error: &LoadError) {
+        let mut current = self.current.write().unwrap_or_else(|e| e.into_inner());
+        let mut next = Snapshot {
+            groups: current.groups.clone(),
+            tools: current.tools.clone(),
+            failures: current.failures.clone(),
+        };
+        next.failures.insert(error.path.clone(), error.reason.clone());
+        *current = Arc::new(next);
+    }
+}
+
+impl Tool {
+    /// Validates, calls and checks the output of this tool.
+    pub async fn call(&self, arguments: JsonObject, events: Option<EventSink>, cancel: CancellationToken) -> CallOutcome {
+        let arguments = Value::Object(arguments);
+        let violations: Vec<String> = self
+            .input_validator
+            .iter_errors(&arguments)
+            .map(|e| format!("{}: {}", display_path(&e.instance_path().to_string()), e))
+            .collect();
+        if !violations.is_empty() {
+            return CallOutcome::InvalidArguments(violations);
+        }
+        let arguments = arguments.to_string();
+        let success = match self.group.call(&self.operation, &arguments, events, cancel).await {
+            Ok(success) => success,
+            Err(fault) => return CallOutcome::Fault(fault),
+        };
+        let output = match success.result {
+            Ok(output) => output,
+            Err(error) => return CallOutcome::PluginError(error),
+        };
+        let structured = match output.structured.as_deref().map(serde_json::from_str::<Value>) {
+            None => None,
+            Some(Ok(value)) => Some(value),
+            Some(Err(e)) => return CallOutcome::Fault(self.invalid_output(format!("structured result is not JSON ({e})"))),
+        };
+        match (&self.output_validator, &structured) {
+            (Some(validator), Some(value)) => {
+                let violations: Vec<String> = validator
+                    .iter_errors(value)
+                    .take(10)
+                    .map(|e| format!("{}: {}", display_path(&e.instance_path().to_string()), e))
+                    .collect();
+                if !violations.is_empty() {
+                    return CallOutcome::Fault(self.invalid_output(format!(
+                        "the structured result does not match its output schema: {}",
+                        violations.join("; ")
+                    )));
+                }
+            }
+            (Some(_), None) => {
+                return CallOutcome::Fault(self.invalid_output(
+                    "the operation declares an output schema but returned no structured result (it does not match its output schema)".into(),
+                ));
+            }
+            _ => {}
+        }
+        CallOutcome::Done { output, structured, fuel_used: success.fuel_used }
+    }
+
+    fn invalid_output(&self, reason: String) -> Fault {
+        Fault {
+            group: self.group.name.clone(),
+            limits: self.group.policy.limits,
+            kind: crate::runtime::FaultKind::InvalidOutput { reason },
+        }
+    }
+}
+
+fn display_path(pointer: &str) -> &str {
+    if pointer.is_empty() { "/" } else { pointer }
+}
+
+/// Builds the tools of one group, checking every name and schema.
+fn build_tools(group: &Arc<Group>, naming: &Naming) -> Result<Vec<Tool>, LoadError> {
+    let fail = |reason: String| LoadError::new(&group.path, reason);
+    check_name(&group.name, naming.strict)
+        .map_err(|why| fail(format!("group name `{}` {why}", group.name)))?;
+    let filter = ToolSelection::new(&group.policy.tools).map_err(|e| fail(format!("tools filter: {e}")))?;
+    let prefix = group.policy.namespace.clone().unwrap_or_else(|| group.name.to_string());
+    let mut seen = HashSet::new();
+    let mut tools = Vec::new();
+    for operation in &group.operations {
+        if !seen.insert(operation.name.as_str()) {
+            return Err(fail(format!("operation `{}` is declared twice", operation.name)));
+        }
+        if !filter.allows(&operation.name) {
+            continue;
+        }
+        let name = if prefix.is_empty() {
+            operation.name.clone()
+        } else {
+            format!("{prefix}{}{}", naming.separator, operation.name)
+        };
+        check_name(&name, naming.strict).map_err(|why| {
+            fail(format!("tool name `{name}` (operation `{}`) {why}", operation.name))
+        })?;
+        let context = |what: &str| format!("operation `{}`: {what}", operation.name);
+        let input_schema = parse_schema(&operation.input_schema).map_err(|e| fail(format!("{}: {e}", context("input schema"))))?;
+        let input_validator = jsonschema::validator_for(&Value::Object(input_schema.clone()))
+            .map_err(|e| fail(format!("{}: not a valid JSON Schema: {e}", context("input schema"))))?;
+        let (output_schema, output_validator) = match &operation.output_schema {
+            None => (None, None),
+            Some(text) => {
+                let schema = parse_schema(text).map_err(|e| fail(format!("{}: {e}", context("output schema"))))?;
+                let validator = jsonschema::validator_for(&Value::Object(schema.clone()))
+                    .map_err(|e| fail(format!("{}: not a valid JSON Schema: {e}", context("output schema"))))?;
+                (Some(Arc::new(schema)), Some(validator))
+            }
+        };
+        tools.push(Tool {
+            name,
+            operation: operation.name.clone(),
+            title: operation.title.clone(),
+            description: operation.description.clone(),
+            input_schema: Arc::new(input_schema),
+            output_schema,
+            annotations: operation.annotations,
+            group: group.clone(),
+            input_validator,
+            output_validator,
+        });
+    }
+    Ok(tools)
+}
+
+/// A schema must be a JSON object describing an object (MCP requires
+/// `"type": "object"` for tool input and output schemas).
+fn parse_schema(text: &str) -> Result<JsonObject, String> {
+    let value: Value = serde_json::from_str(text).map_err(|e| format!("not valid JSON ({e})"))?;
+    let Value::Object(schema) = value else {
+        return Err("must be a JSON object".to_owned());
+    };
+    if schema.get("type") != Some(&Value::String("object".into())) {
+        return Err("must describe an object (`\"type\": \"object\"`), as MCP requires".to_owned());
+    }
+    Ok(schema)
+}
+
+/// Checks a published name.
+pub fn check_name(name: &str, strict: bool) -> Result<(), &'static str> {
+    let allowed = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == '-' || (!strict && c == '.');
+    if name.is_empty() || name.len() > 64 {
+        return Err("must be 1 to 64 characters long");
+    }
+    if !name.chars().all(allowed) {
+        return Err(if strict {
+            "may only contain A-Z, a-z, 0-9, `_` and `-` (what the OpenAI and Anthropic APIs accept)"
+        } else {
+            "may only contain A-Z, a-z, 0-9, `_`, `-` and `.`"
+        });
+    }
+    Ok(())
+}
+
+/// `tools = { enable = [...], disable = [...] }` as glob sets.
+struct ToolSelection {
+    enable: Option<GlobSet>,
+    disable: GlobSet,
+}
+
+impl ToolSelection {
+    fn new(filter: &ToolFilter) -> Result<Self, globset::Error> {
+        let build = |patterns: &[String]| -> Result<GlobSet, globset::Error> {
+            let mut set = GlobSetBuilder::new();
+            for pattern in patterns {
+                set.add(Glob::new(pattern)?);
+            }
+            set.build()
+        };
+        Ok(Self { enable: filter.enable.as_deref().map(build).transpose()?, disable: build(&filter.disable)? })
+    }
+
+    fn allows(&self, operation: &str) -> bool {
+        self.enable.as_ref().is_none_or(|set| set.is_match(operation)) && !self.disable.is_match(operation)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_follow_the_api_rule() {
+        assert!(check_name("math_divide", true).is_ok());
+        assert!(check_name("math.divide", true).is_err());
+        assert!(check_name("math.divide", false).is_ok());
+        assert!(check_name("", true).is_err());
+        assert!(check_name(&"x".repeat(65), true).is_err());
+        assert!(check_name("héllo", false).is_err());
+    }
+
+    #[test]
+    fn schemas_must_describe_objects() {
+        assert!(parse_schema(r#"{"type":"object","properties":{}}"#).is_ok());
+        assert!(parse_schema(r#"{"type":"string"}"#).unwrap_err().contains("object"));
+        assert!(parse_schema("{nope").unwrap_err().contains("not valid JSON"));
+        assert!(parse_schema("[1]").is_err());
+    }
+
+    #[test]
+    fn tool_filters_use_globs() {
+        let filter = ToolSelection::new(&ToolFilter {
+            enable: Some(vec!["read_*".into(), "count".into()]),
+            disable: vec!["read_secret".into()],
+        })
+        .unwrap();
+        assert!(filter.allows("read_file"));
+        assert!(filter.allows("count"));
+        assert!(!filter.allows("read_secret"));
+        assert!(!filter.allows("write_file"));
+        assert!(ToolSelection::new(&ToolFilter::default()).unwrap().allows("anything"));
+    }
+}

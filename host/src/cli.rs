@@ -1,0 +1,212 @@
+//! The `toolhost` command line.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use clap::{Parser, Subcommand, ValueEnum};
+use rmcp::ServiceExt as _;
+
+use crate::catalog::{Catalog, Naming};
+use crate::config::{ByteSize, Config, HumanDuration, LimitOverrides};
+use crate::runtime::Runtime;
+use crate::{load, mcp};
+
+/// Run WebAssembly plugins as MCP tools.
+#[derive(Debug, Parser)]
+#[command(name = "toolhost", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+    /// Log format on stderr (the level comes from RUST_LOG, default `info`).
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Serve every component in DIR as MCP tools over stdio.
+    Serve(ServeArgs),
+    /// Print a component's group and tools without serving it.
+    Inspect(InspectArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct ServeArgs {
+    /// Directory of `.wasm` components (default: the bundled examples,
+    /// built first if needed).
+    dir: Option<PathBuf>,
+    #[command(flatten)]
+    common: CommonArgs,
+}
+
+#[derive(Debug, clap::Args)]
+struct InspectArgs {
+    /// The component to inspect.
+    file: PathBuf,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    json: bool,
+    #[command(flatten)]
+    common: CommonArgs,
+}
+
+#[derive(Debug, clap::Args)]
+struct CommonArgs {
+    /// Configuration file (see README: Configuration).
+    #[arg(long, short, env = "TOOLHOST_CONFIG")]
+    config: Option<PathBuf>,
+    /// Fuel per call for every group (overrides the file).
+    #[arg(long)]
+    fuel: Option<u64>,
+    /// Wall-clock limit per call, e.g. 500ms, 10s (overrides the file).
+    #[arg(long)]
+    timeout: Option<HumanDuration>,
+    /// Linear memory limit per instance, e.g. 64MiB (overrides the file).
+    #[arg(long)]
+    memory: Option<ByteSize>,
+}
+
+impl CommonArgs {
+    fn load(&self) -> anyhow::Result<(Config, LimitOverrides)> {
+        let config = match &self.config {
+            Some(path) => Config::load(path)?,
+            None => Config::default(),
+        };
+        let overrides = LimitOverrides {
+            fuel: self.fuel,
+            timeout: self.timeout.map(|d| d.0),
+            memory: self.memory.map(|b| b.0),
+        };
+        Ok((config, overrides))
+    }
+}
+
+impl Cli {
+    /// Logs go to stderr only: in stdio mode stdout is the protocol stream.
+    pub fn init_logging(&self) {
+        let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+            .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+        let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+        let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_ansi(ansi);
+        match self.log_format {
+            LogFormat::Text => builder.init(),
+            LogFormat::Json => builder.json().init(),
+        }
+    }
+
+    pub async fn run(self) -> anyhow::Result<ExitCode> {
+        match self.command {
+            Command::Serve(args) => serve(args).await,
+            Command::Inspect(args) => inspect(args).await,
+        }
+    }
+}
+
+async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
+    let (config, overrides) = args.common.load()?;
+    let dir = match args.dir {
+        Some(dir) => dir,
+        None => load::bundled_plugins()?,
+    };
+    let naming = Naming { separator: config.server.separator.clone(), strict: config.server.strict_names };
+    let runtime = Runtime::new(config, overrides)?;
+    let catalog = Arc::new(Catalog::new(naming));
+
+    // The handshake does not wait for compilation; list and call requests
+    // wait for the initial load instead.
+    let loader = {
+        let (runtime, catalog, dir) = (runtime.clone(), catalog.clone(), dir.clone());
+        tokio::spawn(async move {
+            let result = load::load_dir(&runtime, &catalog, &dir).await;
+            catalog.mark_ready();
+            let snapshot = catalog.snapshot();
+            tracing::info!(
+                dir = %dir.display(),
+                groups = snapshot.groups.len(),
+                tools = snapshot.tools.len(),
+                failed = snapshot.failures.len(),
+                "plugin directory loaded"
+            );
+            result
+        })
+    };
+
+    let service = mcp::Handler::new(catalog.clone())
+        .serve(rmcp::transport::stdio())
+        .await
+        .context("the MCP session over stdio failed to start")?;
+    service.waiting().await.context("the MCP session over stdio failed")?;
+    loader.abort();
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn inspect(args: InspectArgs) -> anyhow::Result<ExitCode> {
+    let (config, overrides) = args.common.load()?;
+    let naming = Naming { separator: config.server.separator.clone(), strict: config.server.strict_names };
+    let runtime = Runtime::new(config, overrides)?;
+    let catalog = Catalog::new(naming);
+    let group = match runtime.load(&args.file).await {
+        Ok(group) => group,
+        Err(e) => {
+            eprintln!("error: cannot load {}: {}", e.path.display(), e.reason);
+            return Ok(ExitCode::FAILURE);
+        }
+    };
+    if let Err(e) = catalog.insert(group) {
+        eprintln!("error: cannot serve {}: {}", e.path.display(), e.reason);
+        return Ok(ExitCode::FAILURE);
+    }
+    print_inspection(&catalog, &args.file, args.json)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_inspection(catalog: &Catalog, file: &Path, json: bool) -> anyhow::Result<()> {
+    let snapshot = catalog.snapshot();
+    let Some(group) = snapshot.groups.values().next() else { return Ok(()) };
+    let tools: Vec<_> = snapshot.tools.values().map(|tool| mcp::to_mcp_tool(tool)).collect();
+    if json {
+        let value = serde_json::json!({
+            "file": file,
+            "group": {
+                "name": group.info.name,
+                "version": group.info.version,
+                "description": group.info.description,
+                "instructions": group.info.instructions,
+            },
+            "tools": tools,
+        });
+        println!("{}", serde_json::to_string_pretty(&value)?);
+        return Ok(());
+    }
+    println!("group {} {} ({})", group.info.name, group.info.version, file.display());
+    println!("  {}", group.info.description.trim().replace('\n', "\n  "));
+    if let Some(instructions) = &group.info.instructions {
+        println!("  instructions: {}", instructions.trim());
+    }
+    for tool in &tools {
+        println!();
+        match &tool.title {
+            Some(title) => println!("tool {} — {title}", tool.name),
+            None => println!("tool {}", tool.name),
+        }
+        if let Some(description) = &tool.description {
+            println!("  {}", description.trim().replace('\n', "\n  "));
+        }
+        if let Some(annotations) = &tool.annotations {
+            println!("  annotations: {}", serde_json::to_string(annotations)?);
+        }
+        println!("  input schema: {}", serde_json::to_string(&tool.input_schema)?);
+        if let Some(schema) = &tool.output_schema {
+            println!("  output schema: {}", serde_json::to_string(schema)?);
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,480 @@
+//! `toolhost.toml`: server settings, default limits and per-group policy.
+//!
+//! Every key has a documented default and unknown keys are errors, so a typo
+//! never silently falls back to a default. The file is optional; without it
+//! every group runs with [`Limits::default`] and no grants.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Context as _, bail};
+use serde::{Deserialize, Deserializer};
+
+/// The whole configuration file.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Settings of the server itself.
+    #[serde(default)]
+    pub server: ServerConfig,
+    /// Limits and policy every group starts from.
+    #[serde(default)]
+    pub defaults: GroupSettings,
+    /// Per-group overrides, keyed by the group's name.
+    #[serde(default)]
+    pub groups: BTreeMap<String, GroupSettings>,
+}
+
+/// `[server]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerConfig {
+    /// Joins a group's prefix and an operation name into a tool name.
+    #[serde(default = "default_separator")]
+    pub separator: String,
+    /// Most calls running at once; more wait for a free slot.
+    #[serde(default = "default_max_concurrent_calls")]
+    pub max_concurrent_calls: u32,
+    /// Require tool names to match `^[A-Za-z0-9_-]{1,64}$`, what the OpenAI
+    /// and Anthropic APIs accept. Turn off to allow `.` (e.g. as separator).
+    #[serde(default = "default_true")]
+    pub strict_names: bool,
+}
+
+fn default_true() -> bool {
+    true
+}
+
+fn default_separator() -> String {
+    "_".to_owned()
+}
+
+fn default_max_concurrent_calls() -> u32 {
+    256
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            separator: default_separator(),
+            max_concurrent_calls: default_max_concurrent_calls(),
+            strict_names: true,
+        }
+    }
+}
+
+/// `[defaults]` and `[groups.NAME]`: every key optional, so a group section
+/// only names what differs from the defaults.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GroupSettings {
+    pub fuel: Option<u64>,
+    pub timeout: Option<HumanDuration>,
+    pub memory: Option<ByteSize>,
+    pub stack: Option<ByteSize>,
+    pub max_output: Option<ByteSize>,
+    pub instances: Option<InstanceMode>,
+    pub namespace: Option<String>,
+    pub env: Option<Vec<String>>,
+    pub dirs: Option<Vec<DirGrant>>,
+    pub tools: Option<ToolFilter>,
+    pub config: Option<BTreeMap<String, String>>,
+}
+
+/// Whether each call gets a fresh instance or calls share one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum InstanceMode {
+    /// A fresh instance per call: no state leaks between calls (default).
+    #[default]
+    PerCall,
+    /// One instance kept across calls, so a group can keep state. A trap or
+    /// a hit limit discards it and the next call starts fresh.
+    Reuse,
+}
+
+/// One directory a group may see.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DirGrant {
+    /// Directory on the host.
+    pub host: PathBuf,
+    /// Where the guest sees it, e.g. `/data`.
+    pub guest: String,
+    /// `ro` (default) or `rw`.
+    #[serde(default)]
+    pub mode: DirMode,
+}
+
+/// Access mode of a granted directory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DirMode {
+    #[default]
+    Ro,
+    Rw,
+}
+
+/// Which of a group's operations are published, by name or glob.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ToolFilter {
+    /// Only these (default: all).
+    #[serde(default)]
+    pub enable: Option<Vec<String>>,
+    /// Never these, even when enabled.
+    #[serde(default)]
+    pub disable: Vec<String>,
+}
+
+/// The effective limits and grants of one group: defaults, then the group's
+/// section, then command-line overrides.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Policy {
+    pub limits: Limits,
+    pub instances: InstanceMode,
+    /// `None`: prefix tools with the group name; `Some("")`: no prefix.
+    pub namespace: Option<String>,
+    pub env: Vec<String>,
+    pub dirs: Vec<DirGrant>,
+    pub tools: ToolFilter,
+    pub config: BTreeMap<String, String>,
+}
+
+/// Resource limits of one call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Fuel per call (roughly one unit per wasm instruction).
+    pub fuel: u64,
+    /// Wall-clock time per call.
+    pub timeout: Duration,
+    /// Maximum linear memory of the instance, in bytes.
+    pub memory: u64,
+    /// Maximum wasm stack, in bytes.
+    pub stack: u64,
+    /// Maximum size of a result, in bytes.
+    pub max_output: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            fuel: 1_000_000_000,
+            timeout: Duration::from_secs(10),
+            memory: 128 * MIB,
+            stack: 512 * KIB,
+            max_output: 4 * MIB,
+        }
+    }
+}
+
+/// Limits given on the command line; they win over the file.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct LimitOverrides {
+    pub fuel: Option<u64>,
+    pub timeout: Option<Duration>,
+    pub memory: Option<u64>,
+}
+
+const KIB: u64 = 1024;
+const MIB: u64 = 1024 * KIB;
+const GIB: u64 = 1024 * MIB;
+
+impl Config {
+    /// Reads and checks a configuration file.
+    pub fn load(path: &Path) -> anyhow::Result<Self> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read config file {}", path.display()))?;
+        let config: Config = toml::from_str(&text)
+            .with_context(|| format!("invalid config file {}", path.display()))?;
+        config.check().with_context(|| format!("invalid config file {}", path.display()))?;
+        Ok(config)
+    }
+
+    fn check(&self) -> anyhow::Result<()> {
+        if self.server.separator.is_empty()
+            || !self.server.separator.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == '.')
+        {
+            bail!("server.separator must be one or more of [A-Za-z0-9_.-]");
+        }
+        if self.server.strict_names && self.server.separator.contains('.') {
+            bail!(
+                "server.separator `{}` makes tool names the OpenAI and Anthropic APIs reject; \
+                 set server.strict_names = false to allow it anyway",
+                self.server.separator
+            );
+        }
+        if self.server.max_concurrent_calls == 0 {
+            bail!("server.max_concurrent_calls must be at least 1");
+        }
+        for (name, settings) in
+            std::iter::once(("defaults", &self.defaults)).chain(self.groups.iter().map(|(k, v)| (k.as_str(), v)))
+        {
+            settings.check().with_context(|| format!("in [{}]", section_name(name)))?;
+        }
+        if self.defaults.namespace.is_some() {
+            bail!("`namespace` is per group: set it in [groups.NAME], not in [defaults]");
+        }
+        Ok(())
+    }
+
+    /// The effective policy of group `name`.
+    pub fn policy(&self, name: &str, overrides: &LimitOverrides) -> Policy {
+        let group = self.groups.get(name);
+        let base = Limits::default();
+        let fuel = group.and_then(|s| s.fuel).or(self.defaults.fuel);
+        let timeout = group.and_then(|s| s.timeout).or(self.defaults.timeout).map(|d| d.0);
+        let memory = group.and_then(|s| s.memory).or(self.defaults.memory).map(|b| b.0);
+        let stack = group.and_then(|s| s.stack).or(self.defaults.stack).map(|b| b.0);
+        let max_output = group.and_then(|s| s.max_output).or(self.defaults.max_output).map(|b| b.0);
+        let limits = Limits {
+            fuel: overrides.fuel.or(fuel).unwrap_or(base.fuel),
+            timeout: overrides.timeout.or(timeout).unwrap_or(base.timeout),
+            memory: overrides.memory.or(memory).unwrap_or(base.memory),
+            stack: stack.unwrap_or(base.stack),
+            max_output: max_output.unwrap_or(base.max_output),
+        };
+        Policy {
+            limits,
+            instances: group.and_then(|s| s.instances).or(self.defaults.instances).unwrap_or_default(),
+            namespace: group.and_then(|s| s.namespace.clone()),
+            env: layer(group, &self.defaults, |s| s.env.as_ref()),
+            dirs: layer(group, &self.defaults, |s| s.dirs.as_ref()),
+            tools: layer(group, &self.defaults, |s| s.tools.as_ref()),
+            config: layer(group, &self.defaults, |s| s.config.as_ref()),
+        }
+    }
+
+    /// The largest memory limit any group can have: the pooling allocator
+    /// reserves slots of this size.
+    pub fn max_memory(&self, overrides: &LimitOverrides) -> u64 {
+        let configured = std::iter::once(&self.defaults)
+            .chain(self.groups.values())
+            .filter_map(|s| s.memory.map(|b| b.0));
+        overrides
+            .memory
+            .into_iter()
+            .chain(configured)
+            .chain(std::iter::once(Limits::default().memory))
+            .max()
+            .unwrap_or(Limits::default().memory)
+    }
+
+    /// The largest wasm stack any group can have.
+    pub fn max_stack(&self) -> u64 {
+        std::iter::once(&self.defaults)
+            .chain(self.groups.values())
+            .filter_map(|s| s.stack.map(|b| b.0))
+            .chain(std::iter::once(Limits::default().stack))
+            .max()
+            .unwrap_or(Limits::default().stack)
+    }
+}
+
+/// The group's value when it sets one, else the default's, else empty.
+fn layer<T: Clone + Default>(
+    group: Option<&GroupSettings>,
+    defaults: &GroupSettings,
+    get: impl Fn(&GroupSettings) -> Option<&T>,
+) -> T {
+    group.and_then(&get).or_else(|| get(defaults)).cloned().unwrap_or_default()
+}
+
+fn section_name(name: &str) -> String {
+    if name == "defaults" { name.to_owned() } else { format!("groups.{name}") }
+}
+
+impl GroupSettings {
+    fn check(&self) -> anyhow::Result<()> {
+        if self.fuel == Some(0) {
+            bail!("fuel must be at least 1");
+        }
+        if let Some(t) = self.timeout
+            && t.0.is_zero()
+        {
+            bail!("timeout must be longer than 0s");
+        }
+        if let Some(m) = self.memory
+            && m.0 < 64 * KIB
+        {
+            bail!("memory must be at least 64KiB (one wasm page)");
+        }
+        if let Some(s) = self.stack
+            && !(16 * KIB..=64 * MIB).contains(&s.0)
+        {
+            bail!("stack must be between 16KiB and 64MiB");
+        }
+        for entry in self.env.iter().flatten() {
+            let key = entry.split_once('=').map_or(entry.as_str(), |(k, _)| k);
+            if key.is_empty() || key.contains('\0') {
+                bail!("env entry `{entry}` must be KEY or KEY=VALUE");
+            }
+        }
+        for dir in self.dirs.iter().flatten() {
+            if !dir.guest.starts_with('/') {
+                bail!("dirs: guest path `{}` must be absolute, like /data", dir.guest);
+            }
+        }
+        if let Some(ns) = &self.namespace
+            && !ns.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+        {
+            bail!("namespace `{ns}` may only contain [A-Za-z0-9_-]");
+        }
+        Ok(())
+    }
+}
+
+/// A duration written like `500ms`, `10s`, `2m` or `1h`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HumanDuration(pub Duration);
+
+impl std::str::FromStr for HumanDuration {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        let s = s.trim();
+        let split = s.find(|c: char| !c.is_ascii_digit() && c != '.').unwrap_or(s.len());
+        let (number, unit) = s.split_at(split);
+        let value: f64 = number
+            .parse()
+            .map_err(|_| format!("`{s}` is not a duration; write e.g. 500ms, 10s, 2m"))?;
+        let seconds = match unit.trim() {
+            "ms" => value / 1000.0,
+            "s" | "" => value,
+            "m" | "min" => value * 60.0,
+            "h" => value * 3600.0,
+            other => return Err(format!("unknown duration unit `{other}` in `{s}`; use ms, s, m or h")),
+        };
+        Duration::try_from_secs_f64(seconds)
+            .map(HumanDuration)
+            .map_err(|_| format!("`{s}` is out of range"))
+    }
+}
+
+impl<'de> Deserialize<'de> for HumanDuration {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        String::deserialize(d)?.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+/// A size written like `64MiB`, `512KiB`, `1GiB`, `4MB` or a plain number of
+/// bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ByteSize(pub u64);
+
+impl std::str::FromStr for ByteSize {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        let s = s.trim();
+        let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+        let (number, unit) = s.split_at(split);
+        let value: u64 = number
+            .parse()
+            .map_err(|_| format!("`{s}` is not a size; write e.g. 64MiB, 512KiB, 1GiB"))?;
+        let factor = match unit.trim() {
+            "" | "B" => 1,
+            "KiB" | "K" | "k" => KIB,
+            "MiB" | "M" => MIB,
+            "GiB" | "G" => GIB,
+            "KB" | "kB" => 1000,
+            "MB" => 1000 * 1000,
+            "GB" => 1000 * 1000 * 1000,
+            other => return Err(format!("unknown size unit `{other}` in `{s}`; use KiB, MiB or GiB")),
+        };
+        value.checked_mul(factor).map(ByteSize).ok_or_else(|| format!("`{s}` is too large"))
+    }
+}
+
+impl<'de> Deserialize<'de> for ByteSize {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Number(u64),
+            Text(String),
+        }
+        match Raw::deserialize(d)? {
+            Raw::Number(n) => Ok(ByteSize(n)),
+            Raw::Text(s) => s.parse().map_err(serde::de::Error::custom),
+        }
+    }
+}
+
+impl fmt::Display for ByteSize {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let n = self.0;
+        if n >= GIB && n % GIB == 0 {
+            write!(f, "{}GiB", n / GIB)
+        } else if n >= MIB && n % MIB == 0 {
+            write!(f, "{}MiB", n / MIB)
+        } else if n >= KIB && n % KIB == 0 {
+            write!(f, "{}KiB", n / KIB)
+        } else {
+            write!(f, "{n} bytes")
+        }
+    }
+}
+
+/// Formats a duration the way the config file spells it.
+pub fn format_duration(d: Duration) -> String {
+    let ms = d.as_millis();
+    if ms % 1000 == 0 { format!("{}s", ms / 1000) } else { format!("{ms}ms") }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_and_durations_parse() {
+        assert_eq!("64MiB".parse::<ByteSize>().unwrap().0, 64 * MIB);
+        assert_eq!("512KiB".parse::<ByteSize>().unwrap().0, 512 * KIB);
+        assert_eq!("1000".parse::<ByteSize>().unwrap().0, 1000);
+        assert!("12 parsecs".parse::<ByteSize>().is_err());
+        assert_eq!("500ms".parse::<HumanDuration>().unwrap().0, Duration::from_millis(500));
+        assert_eq!("2m".parse::<HumanDuration>().unwrap().0, Duration::from_secs(120));
+        assert!("soon".parse::<HumanDuration>().is_err());
+        assert_eq!(ByteSize(64 * MIB).to_string(), "64MiB");
+        assert_eq!(format_duration(Duration::from_millis(1500)), "1500ms");
+    }
+
+    #[test]
+    fn group_section_overrides_defaults_and_flags_win() {
+        let config: Config = toml::from_str(
+            r#"
+            [defaults]
+            fuel = 10
+            timeout = "2s"
+            env = ["HOME"]
+            [groups.math]
+            fuel = 20
+            namespace = ""
+            instances = "reuse"
+            dirs = [{ host = "/tmp", guest = "/data", mode = "rw" }]
+            "#,
+        )
+        .unwrap();
+        config.check().unwrap();
+        let math = config.policy("math", &LimitOverrides::default());
+        assert_eq!(math.limits.fuel, 20);
+        assert_eq!(math.limits.timeout, Duration::from_secs(2));
+        assert_eq!(math.namespace.as_deref(), Some(""));
+        assert_eq!(math.instances, InstanceMode::Reuse);
+        assert_eq!(math.env, vec!["HOME".to_owned()]);
+        assert_eq!(math.dirs[0].mode, DirMode::Rw);
+        let other = config.policy("text", &LimitOverrides { fuel: Some(5), ..Default::default() });
+        assert_eq!(other.limits.fuel, 5);
+        assert_eq!(other.instances, InstanceMode::PerCall);
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_values_are_errors() {
+        assert!(toml::from_str::<Config>("[defaults]\nfuell = 3").is_err());
+        assert!(toml::from_str::<Config>("[groups.x]\ninstances = \"sometimes\"").is_err());
+        let config: Config = toml::from_str("[groups.x]\nstack = \"1GiB\"").unwrap();
+        assert!(config.check().is_err());
+        let config: Config = toml::from_str("[defaults]\nnamespace = \"x\"").unwrap();
+        assert!(config.check().is_err());
+    }
+}

@@ -1,0 +1,271 @@
+//! What went wrong, in words a user can act on.
+//!
+//! A failed call becomes a [`Fault`]: which group, which limit or trap, and
+//! the setting to change when the limit was expected. A file that cannot be
+//! served becomes a [`LoadError`] naming the file and the reason.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use wasmtime::Trap;
+
+use super::Output;
+use super::capture::panic_message;
+use super::state::CallState;
+use crate::config::{ByteSize, Limits, format_duration};
+
+/// A call that did not produce a result.
+#[derive(Debug, Clone)]
+pub struct Fault {
+    pub group: std::sync::Arc<str>,
+    pub limits: Limits,
+    pub kind: FaultKind,
+}
+
+/// The kinds of [`Fault`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum FaultKind {
+    OutOfFuel,
+    Timeout,
+    OutOfMemory { requested: u64 },
+    StackOverflow,
+    Panic { message: String },
+    Trap { trap: String, stderr: String },
+    InvalidOutput { reason: String },
+    OutputTooLarge { size: u64 },
+    Cancelled,
+    Instantiate(String),
+    ShuttingDown,
+    Host(String),
+}
+
+impl FaultKind {
+    /// A short stable name, for metrics and logs.
+    pub fn label(&self) -> &'static str {
+        match self {
+            FaultKind::OutOfFuel => "fuel",
+            FaultKind::Timeout => "timeout",
+            FaultKind::OutOfMemory { .. } => "memory",
+            FaultKind::StackOverflow => "stack",
+            FaultKind::Panic { .. } => "panic",
+            FaultKind::Trap { .. } => "trap",
+            FaultKind::InvalidOutput { .. } => "invalid_output",
+            FaultKind::OutputTooLarge { .. } => "output_too_large",
+            FaultKind::Cancelled => "cancelled",
+            FaultKind::Instantiate(_) => "instantiate",
+            FaultKind::ShuttingDown => "shutdown",
+            FaultKind::Host(_) => "host",
+        }
+    }
+
+    /// The message when the group failed while describing itself at load
+    /// time, before it has a name or a policy.
+    pub fn describe_at_load(&self) -> String {
+        match self {
+            FaultKind::Panic { message } => format!("it panicked: {message}"),
+            FaultKind::Trap { trap, .. } => format!("it trapped: {trap}"),
+            FaultKind::OutOfFuel => "it ran out of fuel".to_owned(),
+            FaultKind::Timeout => "it took too long".to_owned(),
+            FaultKind::OutOfMemory { .. } => "it ran out of memory".to_owned(),
+            FaultKind::StackOverflow => "it hit a stack overflow".to_owned(),
+            other => other.describe("(loading)", &Limits::default()),
+        }
+    }
+
+    /// The message for group `group` running under `limits`.
+    pub fn describe(&self, group: &str, limits: &Limits) -> String {
+        match self {
+            FaultKind::OutOfFuel => format!(
+                "plugin `{group}` ran out of fuel after {} units (limit: groups.{group}.fuel or --fuel); \
+                 raise it if this much work is expected",
+                limits.fuel
+            ),
+            FaultKind::Timeout => format!(
+                "plugin `{group}` timed out after {} (limit: groups.{group}.timeout or --timeout); \
+                 raise it if the operation is expected to take longer",
+                format_duration(limits.timeout)
+            ),
+            FaultKind::OutOfMemory { requested } => format!(
+                "plugin `{group}` ran out of memory: it asked for {} of linear memory, over the limit of {} \
+                 (limit: groups.{group}.memory or --memory)",
+                ByteSize(*requested),
+                ByteSize(limits.memory)
+            ),
+            FaultKind::StackOverflow => format!(
+                "plugin `{group}` hit a stack overflow (limit: {} of wasm stack, groups.{group}.stack); \
+                 deep recursion in the plugin is the usual cause",
+                ByteSize(limits.stack)
+            ),
+            FaultKind::Panic { message } => format!("plugin `{group}` panicked: {message}"),
+            FaultKind::Trap { trap, stderr } => {
+                let mut text = format!("plugin `{group}` trapped: {trap}");
+                let stderr = stderr.trim();
+                if !stderr.is_empty() {
+                    let start = stderr.len().saturating_sub(2000);
+                    let start = (start..stderr.len()).find(|i| stderr.is_char_boundary(*i)).unwrap_or(0);
+                    text.push_str(&format!("; its stderr ended with: {}", &stderr[start..]));
+                }
+                text
+            }
+            FaultKind::InvalidOutput { reason } => format!("plugin `{group}` returned invalid output: {reason}"),
+            FaultKind::OutputTooLarge { size } => format!(
+                "plugin `{group}` returned output too large: {} bytes, over the limit of {} \
+                 (limit: groups.{group}.max_output); ask for less, e.g. a narrower query",
+                size,
+                ByteSize(limits.max_output)
+            ),
+            FaultKind::Cancelled => format!("call to plugin `{group}` was cancelled"),
+            FaultKind::Instantiate(reason) => format!("plugin `{group}` could not be started: {reason}"),
+            FaultKind::ShuttingDown => "the server is shutting down".to_owned(),
+            FaultKind::Host(reason) => format!("internal error running plugin `{group}`: {reason}"),
+        }
+    }
+}
+
+impl fmt::Display for Fault {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.kind.describe(&self.group, &self.limits))
+    }
+}
+
+impl std::error::Error for Fault {}
+
+/// Turns a wasmtime error from a call into what happened.
+pub fn classify(error: &wasmtime::Error, state: &CallState, limits: &Limits) -> FaultKind {
+    let stderr = state.stderr.text();
+    if let Some(trap) = error.downcast_ref::<Trap>() {
+        match trap {
+            Trap::OutOfFuel => return FaultKind::OutOfFuel,
+            Trap::Interrupt => return FaultKind::Timeout,
+            Trap::StackOverflow => return FaultKind::StackOverflow,
+            _ => {}
+        }
+        if let Some(requested) = state.limiter.denied {
+            return FaultKind::OutOfMemory { requested };
+        }
+        if let Some(message) = panic_message(&stderr) {
+            return FaultKind::Panic { message };
+        }
+        if stderr.contains("memory allocation of") {
+            return FaultKind::OutOfMemory { requested: limits.memory };
+        }
+        return FaultKind::Trap { trap: trap.to_string(), stderr };
+    }
+    if let Some(requested) = state.limiter.denied {
+        return FaultKind::OutOfMemory { requested };
+    }
+    let text = format!("{error:#}");
+    if text.contains("utf-8") || text.contains("utf8") || text.contains("UTF-8") {
+        return FaultKind::InvalidOutput { reason: format!("a string is not valid UTF-8 ({text})") };
+    }
+    FaultKind::Trap { trap: text, stderr }
+}
+
+/// Checks a result against the output limits and JSON well-formedness.
+pub fn check_output(output: &Output, limits: &Limits) -> Result<(), FaultKind> {
+    use super::{Content, ResourceContents};
+    let mut size = output.structured.as_ref().map_or(0, |s| s.len() as u64);
+    for content in &output.content {
+        size += match content {
+            Content::Text(text) => text.len(),
+            Content::Image(media) | Content::Audio(media) => media.data.len() + media.mime_type.len(),
+            Content::Resource(resource) => {
+                resource.uri.len()
+                    + match &resource.contents {
+                        ResourceContents::Text(text) => text.len(),
+                        ResourceContents::Blob(blob) => blob.len(),
+                    }
+            }
+        } as u64;
+    }
+    if size > limits.max_output {
+        return Err(FaultKind::OutputTooLarge { size });
+    }
+    if let Some(structured) = &output.structured
+        && let Err(e) = serde_json::from_str::<serde::de::IgnoredAny>(structured)
+    {
+        return Err(FaultKind::InvalidOutput { reason: format!("structured result is not valid JSON ({e})") });
+    }
+    Ok(())
+}
+
+/// A file that could not be loaded as a group.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoadError {
+    pub path: PathBuf,
+    pub reason: String,
+}
+
+impl LoadError {
+    pub fn new(path: &Path, reason: impl Into<String>) -> Self {
+        Self { path: path.to_owned(), reason: reason.into() }
+    }
+}
+
+impl fmt::Display for LoadError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.path.display(), self.reason)
+    }
+}
+
+impl std::error::Error for LoadError {}
+
+/// Tells apart "not wasm", "a core module" and "a component" before
+/// compiling, so the error says which.
+pub fn check_header(bytes: &[u8]) -> Result<(), String> {
+    const HINT: &str = "build the plugin with `cargo build --release --target wasm32-wasip2`";
+    if bytes.len() < 8 || &bytes[..4] != b"\0asm" {
+        return Err(if bytes.is_empty() {
+            "the file is empty (still being written?)".to_owned()
+        } else {
+            format!("not a WebAssembly file (it does not start with \\0asm); {HINT}")
+        });
+    }
+    match bytes[4..8] {
+        [1, 0, 0, 0] => Err(format!("a core WebAssembly module, not a component; {HINT}")),
+        [_, _, 1, 0] => Ok(()),
+        _ => Err("an unknown WebAssembly version or layer".to_owned()),
+    }
+}
+
+pub fn describe_compile_error(error: &wasmtime::Error) -> String {
+    format!("not a valid component (truncated or corrupt?): {error:#}")
+}
+
+pub fn describe_link_error(error: &wasmtime::Error) -> String {
+    format!(
+        "the component needs imports toolhost does not provide (only WASI 0.2 and toolhost:plugin/host are available): {error:#}"
+    )
+}
+
+pub fn describe_world_error(error: &wasmtime::Error) -> String {
+    format!(
+        "not a toolhost service group: it does not export `toolhost:plugin/group@0.1.0` ({error:#}); \
+         build it with toolhost-sdk"
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn headers_are_told_apart() {
+        assert!(check_header(b"").unwrap_err().contains("empty"));
+        assert!(check_header(b"hello world").unwrap_err().contains("not a WebAssembly file"));
+        assert!(check_header(b"\0asm\x01\0\0\0").unwrap_err().contains("core WebAssembly module"));
+        assert!(check_header(b"\0asm\x0d\0\x01\0").is_ok());
+    }
+
+    #[test]
+    fn messages_name_the_group_and_the_setting() {
+        let limits = Limits::default();
+        let text = FaultKind::OutOfFuel.describe("math", &limits);
+        assert!(text.contains("plugin `math` ran out of fuel after 1000000000 units"), "{text}");
+        assert!(text.contains("groups.math.fuel"));
+        let text = FaultKind::Timeout.describe("math", &limits);
+        assert!(text.contains("timed out after 10s"), "{text}");
+        let text = FaultKind::OutOfMemory { requested: 256 << 20 }.describe("m", &limits);
+        assert!(text.contains("ran out of memory") && text.contains("128MiB"), "{text}");
+    }
+}

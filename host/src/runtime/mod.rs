@@ -1,0 +1,373 @@
+//! The sandbox: engines, loading components, and running one call.
+//!
+//! Every call runs with fuel, a wall-clock deadline (epoch interruption with
+//! a ticker thread, yielding to the executor every tick so a spinning guest
+//! never starves the others), a memory cap that records *why* growth was
+//! refused, a wasm stack cap, captured stdio and only the grants its policy
+//! names. By default each call gets a fresh instance from an `InstancePre`
+//! in a pooling allocator; `instances = "reuse"` keeps one instance per
+//! group, discarded after any fault. This module knows nothing of MCP.
+
+pub mod capture;
+mod fault;
+pub mod grants;
+mod state;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::sync::{Mutex, Semaphore};
+use tokio_util::sync::CancellationToken;
+use wasmtime::component::{Component, HasSelf, Linker};
+use wasmtime::{Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store};
+
+pub use fault::{Fault, FaultKind, LoadError};
+pub use state::{EventSink, PluginEvent};
+
+use crate::config::{Config, InstanceMode, LimitOverrides, Limits, Policy};
+use state::CallState;
+
+wasmtime::component::bindgen!({
+    world: "service-group",
+    path: "../wit",
+    exports: { default: async },
+});
+
+pub use exports::toolhost::plugin::group::{GroupInfo, Operation};
+pub use toolhost::plugin::types::{
+    Annotations, Content, EmbeddedResource, Error as PluginError, ErrorKind, Level, Media, Output,
+    ResourceContents,
+};
+
+/// How often the epoch ticks: the resolution of deadlines and of yielding.
+const TICK: Duration = Duration::from_millis(10);
+/// Extra time after a deadline before a call blocked in a host function is
+/// dropped (a guest running wasm is interrupted at the deadline itself).
+const DEADLINE_GRACE: Duration = Duration::from_millis(50);
+
+/// Engines (one per distinct wasm stack limit; usually one) and the call
+/// slots they share.
+pub struct Runtime {
+    engines: BTreeMap<u64, Sandbox>,
+    default_stack: u64,
+    calls: Arc<Semaphore>,
+    config: Config,
+    overrides: LimitOverrides,
+    _ticker: Ticker,
+}
+
+struct Sandbox {
+    engine: Engine,
+    linker: Linker<CallState>,
+}
+
+impl Runtime {
+    /// Creates the engines the configuration needs and starts the epoch
+    /// ticker.
+    pub fn new(config: Config, overrides: LimitOverrides) -> anyhow::Result<Arc<Self>> {
+        let max_calls = config.server.max_concurrent_calls;
+        let max_memory = config.max_memory(&overrides);
+        let default_stack = config.policy("", &overrides).limits.stack;
+        let stacks: BTreeSet<u64> = std::iter::once(default_stack)
+            .chain(config.groups.keys().map(|name| config.policy(name, &overrides).limits.stack))
+            .collect();
+        let mut engines = BTreeMap::new();
+        for stack in stacks {
+            engines.insert(stack, Sandbox::new(stack, max_memory, max_calls)?);
+        }
+        let ticker = Ticker::start(engines.values().map(|s| s.engine.clone()).collect());
+        Ok(Arc::new(Self {
+            engines,
+            default_stack,
+            calls: Arc::new(Semaphore::new(max_calls as usize)),
+            config,
+            overrides,
+            _ticker: ticker,
+        }))
+    }
+
+    /// The configuration the runtime was built from.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Loads one component file as a group: checks the bytes, compiles,
+    /// asks the group to describe itself and prepares its instances.
+    pub async fn load(self: &Arc<Self>, path: &Path) -> Result<Group, LoadError> {
+        let bytes = std::fs::read(path).map_err(|e| LoadError::new(path, format!("cannot read the file: {e}")))?;
+        self.load_bytes(path, bytes).await
+    }
+
+    /// Like [`Runtime::load`], from bytes already read.
+    pub async fn load_bytes(self: &Arc<Self>, path: &Path, bytes: Vec<u8>) -> Result<Group, LoadError> {
+        fault::check_header(&bytes).map_err(|reason| LoadError::new(path, reason))?;
+        let hash = blake3::hash(&bytes);
+        let bytes = Arc::new(bytes);
+        let default = &self.engines[&self.default_stack];
+        let pre = default.prepare(path, bytes.clone()).await?;
+        let (info, operations) = describe(&pre, path).await?;
+        let policy = self.config.policy(&info.name, &self.overrides);
+        let pre = if policy.limits.stack == self.default_stack {
+            pre
+        } else {
+            self.engines[&policy.limits.stack].prepare(path, bytes).await?
+        };
+        let grants = grants::from_policy(&policy).map_err(|e| LoadError::new(path, format!("{:#}", e)))?;
+        Ok(Group {
+            name: info.name.clone().into(),
+            path: path.to_owned(),
+            hash,
+            info,
+            operations,
+            reused: (policy.instances == InstanceMode::Reuse).then(|| Mutex::new(None)),
+            config: Arc::new(policy.config.clone()),
+            policy,
+            grants: Arc::new(grants),
+            pre,
+            calls: self.calls.clone(),
+        })
+    }
+}
+
+impl Sandbox {
+    fn new(stack: u64, max_memory: u64, max_calls: u32) -> anyhow::Result<Self> {
+        // Slots for every concurrent call plus reused instances and loads.
+        let instances = max_calls + 64;
+        let mut pool = PoolingAllocationConfig::default();
+        pool.total_component_instances(instances)
+            .total_core_instances(instances * 8)
+            .total_memories(instances * 2)
+            .total_tables(instances * 4)
+            .total_stacks(instances)
+            .max_memory_size(usize::try_from(max_memory).unwrap_or(usize::MAX));
+        let mut config = wasmtime::Config::new();
+        config
+            .allocation_strategy(InstanceAllocationStrategy::Pooling(pool))
+            .consume_fuel(true)
+            .epoch_interruption(true)
+            .max_wasm_stack(stack as usize)
+            // Host functions run on the same fiber stack as the guest.
+            .async_stack_size(stack as usize + 1024 * 1024)
+            .concurrency_support(false);
+        let engine = Engine::new(&config).map_err(|e| anyhow::anyhow!("cannot create the wasm engine: {e:#}"))?;
+        let mut linker = Linker::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(|e| anyhow::anyhow!("{e:#}"))?;
+        ServiceGroup::add_to_linker::<CallState, HasSelf<CallState>>(&mut linker, |state| state)
+            .map_err(|e| anyhow::anyhow!("{e:#}"))?;
+        Ok(Self { engine, linker })
+    }
+
+    /// Compiles (off the async threads) and links a component.
+    async fn prepare(&self, path: &Path, bytes: Arc<Vec<u8>>) -> Result<ServiceGroupPre<CallState>, LoadError> {
+        let engine = self.engine.clone();
+        let component = tokio::task::spawn_blocking(move || Component::new(&engine, &*bytes))
+            .await
+            .map_err(|e| LoadError::new(path, format!("compilation crashed: {e}")))?
+            .map_err(|e| LoadError::new(path, fault::describe_compile_error(&e)))?;
+        let pre = self
+            .linker
+            .instantiate_pre(&component)
+            .map_err(|e| LoadError::new(path, fault::describe_link_error(&e)))?;
+        ServiceGroupPre::new(pre).map_err(|e| LoadError::new(path, fault::describe_world_error(&e)))
+    }
+}
+
+/// Instantiates a freshly loaded component once to read its metadata.
+async fn describe(pre: &ServiceGroupPre<CallState>, path: &Path) -> Result<(GroupInfo, Vec<Operation>), LoadError> {
+    let limits = Limits::default();
+    let state = CallState::new("(loading)".into(), &[], Arc::default(), &limits)
+        .map_err(|e| LoadError::new(path, format!("{e:#}")))?;
+    let mut store = new_store(pre.engine(), state).map_err(|e| LoadError::new(path, format!("{e:#}")))?;
+    store.set_fuel(limits.fuel).map_err(|e| LoadError::new(path, format!("{e:#}")))?;
+    store.set_epoch_deadline(1);
+    store.data_mut().begin_call(&limits, None, CancellationToken::new());
+    let work = async {
+        let instance = pre.instantiate_async(&mut store).await?;
+        let group = instance.toolhost_plugin_group();
+        let info = group.call_describe(&mut store).await?;
+        let operations = group.call_operations(&mut store).await?;
+        wasmtime::Result::Ok((info, operations))
+    };
+    match tokio::time::timeout(limits.timeout + DEADLINE_GRACE, work).await {
+        Ok(Ok(found)) => Ok(found),
+        Ok(Err(e)) => {
+            let kind = fault::classify(&e, store.data(), &limits);
+            Err(LoadError::new(path, format!("describing the group failed: {}", kind.describe_at_load())))
+        }
+        Err(_) => Err(LoadError::new(path, format!("describing the group took longer than {:?}", limits.timeout))),
+    }
+}
+
+fn new_store(engine: &Engine, state: CallState) -> anyhow::Result<Store<CallState>> {
+    let mut store = Store::new(engine, state);
+    store.limiter(|state| &mut state.limiter);
+    store.epoch_deadline_callback(|ctx| {
+        Ok(if Instant::now() >= ctx.data().deadline {
+            wasmtime::UpdateDeadline::Interrupt
+        } else {
+            wasmtime::UpdateDeadline::Yield(1)
+        })
+    });
+    Ok(store)
+}
+
+/// A loaded group, ready to serve calls. Immutable: a reload builds a new
+/// one, and calls in flight keep the one they started with.
+pub struct Group {
+    /// The group's name as it describes itself.
+    pub name: Arc<str>,
+    /// The file it was loaded from.
+    pub path: PathBuf,
+    /// Hash of the file's contents.
+    pub hash: blake3::Hash,
+    /// What the group says about itself.
+    pub info: GroupInfo,
+    /// Its operations, as declared.
+    pub operations: Vec<Operation>,
+    /// The effective policy.
+    pub policy: Policy,
+    config: Arc<BTreeMap<String, String>>,
+    grants: Arc<Vec<Box<dyn grants::Grant>>>,
+    pre: ServiceGroupPre<CallState>,
+    reused: Option<Mutex<Option<Live>>>,
+    calls: Arc<Semaphore>,
+}
+
+/// An instance kept across calls (`instances = "reuse"`).
+struct Live {
+    store: Store<CallState>,
+    instance: ServiceGroup,
+}
+
+/// What a successful call produced.
+#[derive(Debug)]
+pub struct Success {
+    /// The guest's answer: its own result or its own error.
+    pub result: Result<Output, PluginError>,
+    /// Fuel the call consumed.
+    pub fuel_used: u64,
+}
+
+impl Group {
+    /// Runs operation `operation` with `arguments` (a JSON object as text).
+    /// `events` receives the guest's log and progress messages; `cancel`
+    /// stops the call.
+    pub async fn call(
+        &self,
+        operation: &str,
+        arguments: &str,
+        events: Option<EventSink>,
+        cancel: CancellationToken,
+    ) -> Result<Success, Fault> {
+        let _slot = self.calls.acquire().await.map_err(|_| self.fault(FaultKind::ShuttingDown))?;
+        let limits = &self.policy.limits;
+        match &self.reused {
+            None => {
+                let mut store = self.new_store()?;
+                store.data_mut().begin_call(limits, events, cancel.clone());
+                let instance = self.pre.instantiate_async(&mut store).await.map_err(|e| {
+                    let kind = fault::classify(&e, store.data(), limits);
+                    self.fault(FaultKind::Instantiate(kind.describe(&self.name, limits)))
+                })?;
+                self.run(&mut store, &instance, operation, arguments, cancel).await
+            }
+            Some(slot) => {
+                let mut slot = slot.lock().await;
+                let live = match slot.take() {
+                    Some(live) => live,
+                    None => {
+                        let mut store = self.new_store()?;
+                        store.data_mut().begin_call(limits, None, CancellationToken::new());
+                        let instance = self.pre.instantiate_async(&mut store).await.map_err(|e| {
+                            let kind = fault::classify(&e, store.data(), limits);
+                            self.fault(FaultKind::Instantiate(kind.describe(&self.name, limits)))
+                        })?;
+                        Live { store, instance }
+                    }
+                };
+                let Live { mut store, instance } = live;
+                store.data_mut().begin_call(limits, events, cancel.clone());
+                store.set_fuel(limits.fuel).map_err(|e| self.fault(FaultKind::Host(format!("{e:#}"))))?;
+                let outcome = self.run(&mut store, &instance, operation, arguments, cancel).await;
+                // A trap or a hit limit leaves the instance in an unknown
+                // state: the next call starts fresh.
+                if outcome.is_ok() {
+                    *slot = Some(Live { store, instance });
+                }
+                outcome
+            }
+        }
+    }
+
+    fn new_store(&self) -> Result<Store<CallState>, Fault> {
+        let state = CallState::new(self.name.clone(), &self.grants, self.config.clone(), &self.policy.limits)
+            .map_err(|e| self.fault(FaultKind::Host(format!("{e:#}"))))?;
+        let mut store = new_store(self.pre.engine(), state).map_err(|e| self.fault(FaultKind::Host(format!("{e:#}"))))?;
+        store.set_fuel(self.policy.limits.fuel).map_err(|e| self.fault(FaultKind::Host(format!("{e:#}"))))?;
+        Ok(store)
+    }
+
+    async fn run(
+        &self,
+        store: &mut Store<CallState>,
+        instance: &ServiceGroup,
+        operation: &str,
+        arguments: &str,
+        cancel: CancellationToken,
+    ) -> Result<Success, Fault> {
+        let limits = &self.policy.limits;
+        store.set_epoch_deadline(1);
+        let call = instance.toolhost_plugin_group().call_call(&mut *store, operation, arguments);
+        let outcome = tokio::select! {
+            outcome = tokio::time::timeout(limits.timeout + DEADLINE_GRACE, call) => outcome,
+            () = cancel.cancelled() => return Err(self.fault(FaultKind::Cancelled)),
+        };
+        let fuel_used = limits.fuel.saturating_sub(store.get_fuel().unwrap_or(0));
+        let state = store.data();
+        state.log_captured_output();
+        match outcome {
+            Err(_elapsed) => Err(self.fault(FaultKind::Timeout)),
+            Ok(Err(error)) => Err(self.fault(fault::classify(&error, state, limits))),
+            Ok(Ok(result)) => {
+                if let Ok(output) = &result {
+                    fault::check_output(output, limits).map_err(|kind| self.fault(kind))?;
+                }
+                Ok(Success { result, fuel_used })
+            }
+        }
+    }
+
+    fn fault(&self, kind: FaultKind) -> Fault {
+        Fault { group: self.name.clone(), limits: self.policy.limits, kind }
+    }
+}
+
+/// Advances every engine's epoch each [`TICK`] until dropped.
+struct Ticker {
+    stop: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl Ticker {
+    fn start(engines: Vec<Engine>) -> Self {
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = stop.clone();
+        std::thread::Builder::new()
+            .name("epoch-ticker".into())
+            .spawn(move || {
+                while !flag.load(std::sync::atomic::Ordering::Relaxed) {
+                    std::thread::sleep(TICK);
+                    engines.iter().for_each(Engine::increment_epoch);
+                }
+            })
+            .expect("cannot start the epoch ticker thread");
+        Self { stop }
+    }
+}
+
+impl Drop for Ticker {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+}

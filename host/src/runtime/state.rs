@@ -1,0 +1,184 @@
+//! Per-store state: the WASI context, the memory limiter, captured stdio and
+//! the `host` interface a group imports.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Instant;
+
+use tokio::sync::mpsc::UnboundedSender;
+use tokio_util::sync::CancellationToken;
+use wasmtime::ResourceLimiter;
+use wasmtime::component::ResourceTable;
+use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
+
+use super::capture::Tail;
+use super::grants::Grant;
+use super::toolhost::plugin::{host, types};
+use crate::config::Limits;
+
+/// Most log and progress messages one call may send; more are dropped.
+const MAX_EVENTS_PER_CALL: u32 = 1000;
+/// Longest log message forwarded, in bytes.
+const MAX_EVENT_TEXT: usize = 8 * 1024;
+
+/// Something a guest reported during a call.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PluginEvent {
+    /// `host.log`.
+    Log { level: types::Level, message: String },
+    /// `host.progress`.
+    Progress { done: f64, total: Option<f64>, message: Option<String> },
+}
+
+/// Where a call's events go.
+pub type EventSink = UnboundedSender<PluginEvent>;
+
+pub struct CallState {
+    group: Arc<str>,
+    wasi: WasiCtx,
+    table: ResourceTable,
+    pub limiter: MemoryLimiter,
+    pub stdout: Tail,
+    pub stderr: Tail,
+    config: Arc<BTreeMap<String, String>>,
+    events: Option<EventSink>,
+    events_sent: u32,
+    cancel: CancellationToken,
+    /// When the current call must stop; read by the epoch callback.
+    pub deadline: Instant,
+}
+
+impl CallState {
+    pub fn new(
+        group: Arc<str>,
+        grants: &[Box<dyn Grant>],
+        config: Arc<BTreeMap<String, String>>,
+        limits: &Limits,
+    ) -> anyhow::Result<Self> {
+        let stdout = Tail::default();
+        let stderr = Tail::default();
+        let mut wasi = WasiCtxBuilder::new();
+        wasi.stdout(stdout.clone()).stderr(stderr.clone()).allow_tcp(false).allow_udp(false);
+        for grant in grants {
+            grant.apply(&mut wasi)?;
+        }
+        Ok(Self {
+            group,
+            wasi: wasi.build(),
+            table: ResourceTable::new(),
+            limiter: MemoryLimiter::new(limits.memory),
+            stdout,
+            stderr,
+            config,
+            events: None,
+            events_sent: 0,
+            cancel: CancellationToken::new(),
+            deadline: Instant::now(),
+        })
+    }
+
+    /// Resets per-call state before a call starts.
+    pub fn begin_call(&mut self, limits: &Limits, events: Option<EventSink>, cancel: CancellationToken) {
+        self.deadline = Instant::now() + limits.timeout;
+        self.events = events;
+        self.events_sent = 0;
+        self.cancel = cancel;
+        self.limiter.denied = None;
+        self.stdout.clear();
+        self.stderr.clear();
+    }
+
+    /// Sends what the guest printed to the host log (stderr), never to
+    /// stdout.
+    pub fn log_captured_output(&self) {
+        for (stream, tail) in [("stdout", &self.stdout), ("stderr", &self.stderr)] {
+            if tail.total() > 0 {
+                tracing::debug!(group = %self.group, stream, bytes = tail.total(), tail = %tail.text(), "guest output");
+            }
+        }
+    }
+
+    fn emit(&mut self, event: PluginEvent) {
+        if self.events_sent >= MAX_EVENTS_PER_CALL {
+            return;
+        }
+        self.events_sent += 1;
+        if let Some(events) = &self.events {
+            let _ = events.send(event);
+        }
+    }
+}
+
+impl WasiView for CallState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
+    }
+}
+
+/// Caps linear memory and remembers a refusal, so that the trap that
+/// follows (Rust aborts when allocation fails) is reported as out of memory.
+pub struct MemoryLimiter {
+    pub limit: u64,
+    /// Bytes the guest asked for when growth was refused.
+    pub denied: Option<u64>,
+}
+
+impl MemoryLimiter {
+    fn new(limit: u64) -> Self {
+        Self { limit, denied: None }
+    }
+}
+
+impl ResourceLimiter for MemoryLimiter {
+    fn memory_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+        if desired as u64 > self.limit {
+            self.denied = Some(desired as u64);
+            return Ok(false);
+        }
+        Ok(true)
+    }
+
+    fn table_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+        Ok(desired <= 1_000_000)
+    }
+}
+
+fn truncate(mut text: String) -> String {
+    if text.len() > MAX_EVENT_TEXT {
+        let mut end = MAX_EVENT_TEXT;
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        text.truncate(end);
+        text.push('…');
+    }
+    text
+}
+
+impl types::Host for CallState {}
+
+impl host::Host for CallState {
+    fn log(&mut self, level: types::Level, message: String) {
+        let message = truncate(message);
+        let group = &*self.group;
+        match level {
+            types::Level::Debug => tracing::debug!(group, "{message}"),
+            types::Level::Info | types::Level::Notice => tracing::info!(group, "{message}"),
+            types::Level::Warning => tracing::warn!(group, "{message}"),
+            _ => tracing::error!(group, "{message}"),
+        }
+        self.emit(PluginEvent::Log { level, message });
+    }
+
+    fn progress(&mut self, done: f64, total: Option<f64>, message: Option<String>) {
+        self.emit(PluginEvent::Progress { done, total, message: message.map(truncate) });
+    }
+
+    fn cancelled(&mut self) -> bool {
+        self.cancel.is_cancelled()
+    }
+
+    fn config(&mut self, key: String) -> Option<String> {
+        self.config.get(&key).cloned()
+    }
+}
