@@ -1,1 +1,36 @@
+//! Harness for toolhost's end-to-end tests.
+//!
+//! The tests run the real `toolhost` binary ([`toolhost_bin`]) on a temporary
+//! plugin directory ([`PluginDir`]) holding components built by `build.rs`
+//! (the consts [`MATH`], [`MISBEHAVE`], …) and talk to it over stdio with a
+//! real rmcp client ([`Server`]), asserting what an MCP client would see.
+//!
+//! Every wait on the server is bounded by [`LIMIT`] ([`bounded`]), so a host
+//! that hangs fails the test instead of stalling the suite.
 
+mod binary;
+mod plugin_dir;
+mod server;
+
+use std::time::Duration;
+
+pub use binary::{run_toolhost, toolhost_bin};
+pub use plugin_dir::PluginDir;
+pub use server::{Server, text};
+
+/// Paths of the components built by `build.rs`, one const per component.
+pub mod artifacts {
+    include!(concat!(env!("OUT_DIR"), "/artifacts.rs"));
+}
+pub use artifacts::*;
+
+/// The longest any single wait on the server may take.
+pub const LIMIT: Duration = Duration::from_secs(60);
+
+/// Awaits `future`, panicking with `what` if it takes longer than [`LIMIT`].
+pub async fn bounded<F: Future>(what: &str, future: F) -> F::Output {
+    match tokio::time::timeout(LIMIT, future).await {
+        Ok(output) => output,
+        Err(_) => panic!("{what}: no answer within {LIMIT:?}"),
+    }
+}

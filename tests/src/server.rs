@@ -1,0 +1,308 @@
+//! A running `toolhost serve` with an MCP client connected to it over stdio.
+
+use std::pin::Pin;
+use std::process::{ExitStatus, Stdio};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use rmcp::model::{CallToolRequestParams, CallToolResult, ServerPeerInfo, Tool};
+use rmcp::service::{RunningService, ServiceError};
+use rmcp::{RoleClient, ServiceExt};
+use serde_json::Value;
+use tokio::io::{AsyncRead, AsyncReadExt, ReadBuf};
+use tokio::process::{Child, Command};
+
+use crate::{PluginDir, bounded, toolhost_bin};
+
+/// `toolhost serve` as a child process, with an initialised rmcp client on
+/// its stdin/stdout. Its stderr and everything it wrote to stdout are
+/// recorded, so tests can assert on log lines and on the cleanliness of the
+/// protocol stream. The process is killed when this is dropped.
+pub struct Server {
+    client: RunningService<RoleClient, ()>,
+    child: Child,
+    stderr: Arc<Mutex<Vec<u8>>>,
+    stdout: Arc<Mutex<Vec<u8>>>,
+}
+
+impl Server {
+    /// Starts `toolhost serve DIR [--config FILE]` and completes the MCP
+    /// handshake.
+    pub async fn start(dir: &PluginDir) -> Server {
+        Server::start_with(dir, &[]).await
+    }
+
+    /// Like [`Server::start`], with extra command-line arguments
+    /// (`--fuel`, `--timeout`, …).
+    pub async fn start_with(dir: &PluginDir, args: &[&str]) -> Server {
+        Server::start_with_env(dir, args, &[]).await
+    }
+
+    /// Like [`Server::start_with`], with extra environment variables for the
+    /// server process (which a group sees only if its config grants them).
+    pub async fn start_with_env(dir: &PluginDir, args: &[&str], env: &[(&str, &str)]) -> Server {
+        let mut command = Command::new(toolhost_bin());
+        command.arg("serve").arg(dir.plugins());
+        if let Some(config) = dir.config() {
+            command.arg("--config").arg(config);
+        }
+        command
+            .args(args)
+            .env_remove("RUST_LOG")
+            .env_remove("TOOLHOST_CONFIG")
+            .env("NO_COLOR", "1")
+            .envs(env.iter().copied())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true);
+        let mut child = command.spawn().expect("spawn toolhost");
+
+        let stderr = Arc::new(Mutex::new(Vec::new()));
+        let mut child_stderr = child.stderr.take().unwrap();
+        let sink = stderr.clone();
+        tokio::spawn(async move {
+            let mut chunk = [0u8; 8192];
+            while let Ok(n @ 1..) = child_stderr.read(&mut chunk).await {
+                sink.lock().unwrap().extend_from_slice(&chunk[..n]);
+            }
+        });
+
+        let stdout = Arc::new(Mutex::new(Vec::new()));
+        let recorder = Recorder {
+            inner: child.stdout.take().unwrap(),
+            record: stdout.clone(),
+        };
+        let transport = (recorder, child.stdin.take().unwrap());
+        let client = match tokio::time::timeout(crate::LIMIT, ().serve(transport)).await {
+            Ok(Ok(client)) => client,
+            outcome => {
+                let stderr = String::from_utf8_lossy(&stderr.lock().unwrap()).into_owned();
+                panic!("MCP handshake with toolhost failed: {outcome:?}\nstderr:\n{stderr}")
+            }
+        };
+        Server {
+            client,
+            child,
+            stderr,
+            stdout,
+        }
+    }
+
+    /// What the server said about itself in the handshake.
+    pub fn info(&self) -> Arc<ServerPeerInfo> {
+        self.client.peer_info().expect("handshake done")
+    }
+
+    /// The client, for requests the helpers here do not cover.
+    pub fn client(&self) -> &RunningService<RoleClient, ()> {
+        &self.client
+    }
+
+    /// `tools/list`, every page.
+    pub async fn tools(&self) -> Vec<Tool> {
+        bounded("tools/list", self.client.list_all_tools())
+            .await
+            .expect("tools/list")
+    }
+
+    /// Polls `tools/list` until every tool in `names` is published (the host
+    /// may answer the handshake before it has compiled every component), then
+    /// returns the full list.
+    pub async fn wait_for_tools(&self, names: &[&str]) -> Vec<Tool> {
+        let wait = async {
+            loop {
+                let tools = self.client.list_all_tools().await.expect("tools/list");
+                if names
+                    .iter()
+                    .all(|name| tools.iter().any(|tool| tool.name == *name))
+                {
+                    return tools;
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        };
+        match tokio::time::timeout(crate::LIMIT, wait).await {
+            Ok(tools) => tools,
+            Err(_) => panic!(
+                "tools {names:?} not published within {:?}\nstderr:\n{}",
+                crate::LIMIT,
+                self.stderr()
+            ),
+        }
+    }
+
+    /// `tools/call`; `Err` is a JSON-RPC error.
+    pub async fn try_call(
+        &self,
+        tool: &str,
+        arguments: Value,
+    ) -> Result<CallToolResult, ServiceError> {
+        let mut params = CallToolRequestParams::new(tool.to_string());
+        if let Value::Object(arguments) = arguments {
+            params = params.with_arguments(arguments);
+        }
+        bounded(&format!("tools/call {tool}"), self.client.call_tool(params)).await
+    }
+
+    /// `tools/call` that must produce a result (successful or not).
+    pub async fn call(&self, tool: &str, arguments: Value) -> CallToolResult {
+        self.try_call(tool, arguments)
+            .await
+            .unwrap_or_else(|e| panic!("tools/call {tool}: JSON-RPC error {e}"))
+    }
+
+    /// `tools/call` that must succeed; returns the result.
+    pub async fn call_ok(&self, tool: &str, arguments: Value) -> CallToolResult {
+        let result = self.call(tool, arguments).await;
+        assert_ne!(
+            result.is_error,
+            Some(true),
+            "{tool} failed: {}",
+            text(&result)
+        );
+        result
+    }
+
+    /// `tools/call` that must fail with `isError: true`; returns its text.
+    pub async fn call_err(&self, tool: &str, arguments: Value) -> String {
+        let result = self.call(tool, arguments).await;
+        assert_eq!(
+            result.is_error,
+            Some(true),
+            "{tool} should have failed: {result:?}"
+        );
+        text(&result)
+    }
+
+    /// Everything the server wrote to stderr so far.
+    pub fn stderr(&self) -> String {
+        strip_ansi(&String::from_utf8_lossy(&self.stderr.lock().unwrap()))
+    }
+
+    /// Waits until a line of stderr satisfies `wanted`; returns that line.
+    pub async fn wait_for_log_line(&self, wanted: impl Fn(&str) -> bool) -> String {
+        let wait = async {
+            loop {
+                if let Some(line) = self.stderr().lines().find(|line| wanted(line)) {
+                    return line.to_string();
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        };
+        match tokio::time::timeout(crate::LIMIT, wait).await {
+            Ok(line) => line,
+            Err(_) => panic!(
+                "no such line on stderr within {:?}; stderr:\n{}",
+                crate::LIMIT,
+                self.stderr()
+            ),
+        }
+    }
+
+    /// Waits for an error line on stderr that contains every one of `needles`.
+    pub async fn wait_for_error_line(&self, needles: &[&str]) -> String {
+        self.wait_for_log_line(|line| {
+            is_error_line(line) && needles.iter().all(|n| line.contains(n))
+        })
+        .await
+    }
+
+    /// Everything the server wrote to stdout so far (the protocol stream).
+    pub fn stdout(&self) -> String {
+        String::from_utf8_lossy(&self.stdout.lock().unwrap()).into_owned()
+    }
+
+    /// Lines the server wrote to stdout that are not JSON-RPC messages: any
+    /// such line means something other than the protocol reached stdout.
+    pub fn protocol_violations(&self) -> Vec<String> {
+        let stdout = self.stdout.lock().unwrap();
+        String::from_utf8_lossy(&stdout)
+            .lines()
+            .filter(|line| !line.trim().is_empty())
+            .filter(|line| {
+                let message = serde_json::from_str::<Value>(line).unwrap_or(Value::Null);
+                message["jsonrpc"] != "2.0"
+            })
+            .map(|line| line.chars().take(200).collect())
+            .collect()
+    }
+
+    /// Closes the server's stdin, as a client does when it is done, and
+    /// waits for the process to exit.
+    pub async fn stop(mut self) -> ExitStatus {
+        let _ = bounded("closing the client", self.client.close()).await;
+        bounded("toolhost exit after stdin closed", self.child.wait())
+            .await
+            .expect("wait for toolhost")
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            eprintln!(
+                "--- toolhost stderr ---\n{}--- end of toolhost stderr ---",
+                self.stderr()
+            );
+        }
+    }
+}
+
+/// The text content of a tool result, one block per line.
+pub fn text(result: &CallToolResult) -> String {
+    result
+        .content
+        .iter()
+        .filter_map(|block| block.as_text())
+        .map(|block| block.text.as_str())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Copies what it reads into `record`.
+struct Recorder<R> {
+    inner: R,
+    record: Arc<Mutex<Vec<u8>>>,
+}
+
+impl<R: AsyncRead + Unpin> AsyncRead for Recorder<R> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        let this = self.get_mut();
+        let before = buf.filled().len();
+        let poll = Pin::new(&mut this.inner).poll_read(cx, buf);
+        this.record
+            .lock()
+            .unwrap()
+            .extend_from_slice(&buf.filled()[before..]);
+        poll
+    }
+}
+
+/// Whether a log line is at error level, in the plain or the JSON format.
+fn is_error_line(line: &str) -> bool {
+    line.contains("ERROR") || line.contains(r#""level":"error""#)
+}
+
+/// Removes terminal colour sequences (`ESC [ … letter`) from log output.
+fn strip_ansi(text: &str) -> String {
+    let mut plain = String::with_capacity(text.len());
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            for c in chars.by_ref() {
+                if c.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        } else {
+            plain.push(c);
+        }
+    }
+    plain
+}
