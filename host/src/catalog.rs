@@ -71,7 +71,11 @@ pub struct Naming {
 #[derive(Debug)]
 pub enum CallOutcome {
     /// The plugin answered.
-    Done { output: Output, structured: Option<Value>, fuel_used: u64 },
+    Done {
+        output: Output,
+        structured: Option<Value>,
+        fuel_used: u64,
+    },
     /// The plugin returned its own error.
     PluginError(PluginError),
     /// The arguments did not match the input schema; one line per violation.
@@ -110,7 +114,10 @@ impl Catalog {
 
     /// What is served now.
     pub fn snapshot(&self) -> Arc<Snapshot> {
-        self.current.read().unwrap_or_else(|e| e.into_inner()).clone()
+        self.current
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     /// Changes whenever the tool list changes.
@@ -158,12 +165,18 @@ impl Catalog {
         }
         let mut next = Snapshot {
             groups: current.groups.clone(),
-            tools: current.tools.iter().filter(|(_, t)| t.group.path != path).map(|(k, v)| (k.clone(), v.clone())).collect(),
+            tools: current
+                .tools
+                .iter()
+                .filter(|(_, t)| t.group.path != path)
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
             failures: current.failures.clone(),
         };
         next.failures.remove(&path);
         next.groups.insert(path, group);
-        next.tools.extend(tools.into_iter().map(|t| (t.name.clone(), Arc::new(t))));
+        next.tools
+            .extend(tools.into_iter().map(|t| (t.name.clone(), Arc::new(t))));
         *current = Arc::new(next);
         drop(current);
         self.announce();
@@ -178,7 +191,12 @@ impl Catalog {
         }
         let mut next = Snapshot {
             groups: current.groups.clone(),
-            tools: current.tools.iter().filter(|(_, t)| t.group.path != path).map(|(k, v)| (k.clone(), v.clone())).collect(),
+            tools: current
+                .tools
+                .iter()
+                .filter(|(_, t)| t.group.path != path)
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
             failures: current.failures.clone(),
         };
         next.failures.remove(path);
@@ -207,14 +225,20 @@ impl Catalog {
             tools: current.tools.clone(),
             failures: current.failures.clone(),
         };
-        next.failures.insert(error.path.clone(), error.reason.clone());
+        next.failures
+            .insert(error.path.clone(), error.reason.clone());
         *current = Arc::new(next);
     }
 }
 
 impl Tool {
     /// Validates, calls and checks the output of this tool.
-    pub async fn call(&self, arguments: JsonObject, events: Option<EventSink>, cancel: CancellationToken) -> CallOutcome {
+    pub async fn call(
+        &self,
+        arguments: JsonObject,
+        events: Option<EventSink>,
+        cancel: CancellationToken,
+    ) -> CallOutcome {
         let arguments = Value::Object(arguments);
         let violations: Vec<String> = self
             .input_validator
@@ -225,7 +249,11 @@ impl Tool {
             return CallOutcome::InvalidArguments(violations);
         }
         let arguments = arguments.to_string();
-        let success = match self.group.call(&self.operation, &arguments, events, cancel).await {
+        let success = match self
+            .group
+            .call(&self.operation, &arguments, events, cancel)
+            .await
+        {
             Ok(success) => success,
             Err(fault) => return CallOutcome::Fault(fault),
         };
@@ -233,10 +261,18 @@ impl Tool {
             Ok(output) => output,
             Err(error) => return CallOutcome::PluginError(error),
         };
-        let structured = match output.structured.as_deref().map(serde_json::from_str::<Value>) {
+        let structured = match output
+            .structured
+            .as_deref()
+            .map(serde_json::from_str::<Value>)
+        {
             None => None,
             Some(Ok(value)) => Some(value),
-            Some(Err(e)) => return CallOutcome::Fault(self.invalid_output(format!("structured result is not JSON ({e})"))),
+            Some(Err(e)) => {
+                return CallOutcome::Fault(
+                    self.invalid_output(format!("structured result is not JSON ({e})")),
+                );
+            }
         };
         match (&self.output_validator, &structured) {
             (Some(validator), Some(value)) => {
@@ -259,7 +295,11 @@ impl Tool {
             }
             _ => {}
         }
-        CallOutcome::Done { output, structured, fuel_used: success.fuel_used }
+        CallOutcome::Done {
+            output,
+            structured,
+            fuel_used: success.fuel_used,
+        }
     }
 
     fn invalid_output(&self, reason: String) -> Fault {
@@ -280,13 +320,21 @@ fn build_tools(group: &Arc<Group>, naming: &Naming) -> Result<Vec<Tool>, LoadErr
     let fail = |reason: String| LoadError::new(&group.path, reason);
     check_name(&group.name, naming.strict)
         .map_err(|why| fail(format!("group name `{}` {why}", group.name)))?;
-    let filter = ToolSelection::new(&group.policy.tools).map_err(|e| fail(format!("tools filter: {e}")))?;
-    let prefix = group.policy.namespace.clone().unwrap_or_else(|| group.name.to_string());
+    let filter =
+        ToolSelection::new(&group.policy.tools).map_err(|e| fail(format!("tools filter: {e}")))?;
+    let prefix = group
+        .policy
+        .namespace
+        .clone()
+        .unwrap_or_else(|| group.name.to_string());
     let mut seen = HashSet::new();
     let mut tools = Vec::new();
     for operation in &group.operations {
         if !seen.insert(operation.name.as_str()) {
-            return Err(fail(format!("operation `{}` is declared twice", operation.name)));
+            return Err(fail(format!(
+                "operation `{}` is declared twice",
+                operation.name
+            )));
         }
         if !filter.allows(&operation.name) {
             continue;
@@ -297,18 +345,33 @@ fn build_tools(group: &Arc<Group>, naming: &Naming) -> Result<Vec<Tool>, LoadErr
             format!("{prefix}{}{}", naming.separator, operation.name)
         };
         check_name(&name, naming.strict).map_err(|why| {
-            fail(format!("tool name `{name}` (operation `{}`) {why}", operation.name))
+            fail(format!(
+                "tool name `{name}` (operation `{}`) {why}",
+                operation.name
+            ))
         })?;
         let context = |what: &str| format!("operation `{}`: {what}", operation.name);
-        let input_schema = parse_schema(&operation.input_schema).map_err(|e| fail(format!("{}: {e}", context("input schema"))))?;
+        let input_schema = parse_schema(&operation.input_schema)
+            .map_err(|e| fail(format!("{}: {e}", context("input schema"))))?;
         let input_validator = jsonschema::validator_for(&Value::Object(input_schema.clone()))
-            .map_err(|e| fail(format!("{}: not a valid JSON Schema: {e}", context("input schema"))))?;
+            .map_err(|e| {
+                fail(format!(
+                    "{}: not a valid JSON Schema: {e}",
+                    context("input schema")
+                ))
+            })?;
         let (output_schema, output_validator) = match &operation.output_schema {
             None => (None, None),
             Some(text) => {
-                let schema = parse_schema(text).map_err(|e| fail(format!("{}: {e}", context("output schema"))))?;
-                let validator = jsonschema::validator_for(&Value::Object(schema.clone()))
-                    .map_err(|e| fail(format!("{}: not a valid JSON Schema: {e}", context("output schema"))))?;
+                let schema = parse_schema(text)
+                    .map_err(|e| fail(format!("{}: {e}", context("output schema"))))?;
+                let validator =
+                    jsonschema::validator_for(&Value::Object(schema.clone())).map_err(|e| {
+                        fail(format!(
+                            "{}: not a valid JSON Schema: {e}",
+                            context("output schema")
+                        ))
+                    })?;
                 (Some(Arc::new(schema)), Some(validator))
             }
         };
@@ -343,7 +406,8 @@ fn parse_schema(text: &str) -> Result<JsonObject, String> {
 
 /// Checks a published name.
 pub fn check_name(name: &str, strict: bool) -> Result<(), &'static str> {
-    let allowed = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == '-' || (!strict && c == '.');
+    let allowed =
+        |c: char| c.is_ascii_alphanumeric() || c == '_' || c == '-' || (!strict && c == '.');
     if name.is_empty() || name.len() > 64 {
         return Err("must be 1 to 64 characters long");
     }
@@ -372,11 +436,17 @@ impl ToolSelection {
             }
             set.build()
         };
-        Ok(Self { enable: filter.enable.as_deref().map(build).transpose()?, disable: build(&filter.disable)? })
+        Ok(Self {
+            enable: filter.enable.as_deref().map(build).transpose()?,
+            disable: build(&filter.disable)?,
+        })
     }
 
     fn allows(&self, operation: &str) -> bool {
-        self.enable.as_ref().is_none_or(|set| set.is_match(operation)) && !self.disable.is_match(operation)
+        self.enable
+            .as_ref()
+            .is_none_or(|set| set.is_match(operation))
+            && !self.disable.is_match(operation)
     }
 }
 
@@ -397,8 +467,16 @@ mod tests {
     #[test]
     fn schemas_must_describe_objects() {
         assert!(parse_schema(r#"{"type":"object","properties":{}}"#).is_ok());
-        assert!(parse_schema(r#"{"type":"string"}"#).unwrap_err().contains("object"));
-        assert!(parse_schema("{nope").unwrap_err().contains("not valid JSON"));
+        assert!(
+            parse_schema(r#"{"type":"string"}"#)
+                .unwrap_err()
+                .contains("object")
+        );
+        assert!(
+            parse_schema("{nope")
+                .unwrap_err()
+                .contains("not valid JSON")
+        );
         assert!(parse_schema("[1]").is_err());
     }
 
@@ -413,6 +491,10 @@ mod tests {
         assert!(filter.allows("count"));
         assert!(!filter.allows("read_secret"));
         assert!(!filter.allows("write_file"));
-        assert!(ToolSelection::new(&ToolFilter::default()).unwrap().allows("anything"));
+        assert!(
+            ToolSelection::new(&ToolFilter::default())
+                .unwrap()
+                .allows("anything")
+        );
     }
 }

@@ -95,7 +95,10 @@ impl Cli {
         let filter = tracing_subscriber::EnvFilter::try_from_default_env()
             .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
         let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
-        let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_ansi(ansi);
+        let builder = tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .with_writer(std::io::stderr)
+            .with_ansi(ansi);
         match self.log_format {
             LogFormat::Text => builder.init(),
             LogFormat::Json => builder.json().init(),
@@ -116,7 +119,10 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         Some(dir) => dir,
         None => load::bundled_plugins()?,
     };
-    let naming = Naming { separator: config.server.separator.clone(), strict: config.server.strict_names };
+    let naming = Naming {
+        separator: config.server.separator.clone(),
+        strict: config.server.strict_names,
+    };
     let runtime = Runtime::new(config, overrides)?;
     let catalog = Arc::new(Catalog::new(naming));
 
@@ -143,14 +149,20 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         .serve(rmcp::transport::stdio())
         .await
         .context("the MCP session over stdio failed to start")?;
-    service.waiting().await.context("the MCP session over stdio failed")?;
+    service
+        .waiting()
+        .await
+        .context("the MCP session over stdio failed")?;
     loader.abort();
     Ok(ExitCode::SUCCESS)
 }
 
 async fn inspect(args: InspectArgs) -> anyhow::Result<ExitCode> {
     let (config, overrides) = args.common.load()?;
-    let naming = Naming { separator: config.server.separator.clone(), strict: config.server.strict_names };
+    let naming = Naming {
+        separator: config.server.separator.clone(),
+        strict: config.server.strict_names,
+    };
     let runtime = Runtime::new(config, overrides)?;
     let catalog = Catalog::new(naming);
     let group = match runtime.load(&args.file).await {
@@ -170,8 +182,14 @@ async fn inspect(args: InspectArgs) -> anyhow::Result<ExitCode> {
 
 fn print_inspection(catalog: &Catalog, file: &Path, json: bool) -> anyhow::Result<()> {
     let snapshot = catalog.snapshot();
-    let Some(group) = snapshot.groups.values().next() else { return Ok(()) };
-    let tools: Vec<_> = snapshot.tools.values().map(|tool| mcp::to_mcp_tool(tool)).collect();
+    let Some(group) = snapshot.groups.values().next() else {
+        return Ok(());
+    };
+    let tools: Vec<_> = snapshot
+        .tools
+        .values()
+        .map(|tool| mcp::to_mcp_tool(tool))
+        .collect();
     if json {
         let value = serde_json::json!({
             "file": file,
@@ -186,7 +204,12 @@ fn print_inspection(catalog: &Catalog, file: &Path, json: bool) -> anyhow::Resul
         println!("{}", serde_json::to_string_pretty(&value)?);
         return Ok(());
     }
-    println!("group {} {} ({})", group.info.name, group.info.version, file.display());
+    println!(
+        "group {} {} ({})",
+        group.info.name,
+        group.info.version,
+        file.display()
+    );
     println!("  {}", group.info.description.trim().replace('\n', "\n  "));
     if let Some(instructions) = &group.info.instructions {
         println!("  instructions: {}", instructions.trim());
@@ -203,7 +226,10 @@ fn print_inspection(catalog: &Catalog, file: &Path, json: bool) -> anyhow::Resul
         if let Some(annotations) = &tool.annotations {
             println!("  annotations: {}", serde_json::to_string(annotations)?);
         }
-        println!("  input schema: {}", serde_json::to_string(&tool.input_schema)?);
+        println!(
+            "  input schema: {}",
+            serde_json::to_string(&tool.input_schema)?
+        );
         if let Some(schema) = &tool.output_schema {
             println!("  output schema: {}", serde_json::to_string(schema)?);
         }

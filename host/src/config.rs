@@ -189,13 +189,19 @@ impl Config {
             .with_context(|| format!("cannot read config file {}", path.display()))?;
         let config: Config = toml::from_str(&text)
             .with_context(|| format!("invalid config file {}", path.display()))?;
-        config.check().with_context(|| format!("invalid config file {}", path.display()))?;
+        config
+            .check()
+            .with_context(|| format!("invalid config file {}", path.display()))?;
         Ok(config)
     }
 
     fn check(&self) -> anyhow::Result<()> {
         if self.server.separator.is_empty()
-            || !self.server.separator.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == '.')
+            || !self
+                .server
+                .separator
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == '.')
         {
             bail!("server.separator must be one or more of [A-Za-z0-9_.-]");
         }
@@ -209,10 +215,12 @@ impl Config {
         if self.server.max_concurrent_calls == 0 {
             bail!("server.max_concurrent_calls must be at least 1");
         }
-        for (name, settings) in
-            std::iter::once(("defaults", &self.defaults)).chain(self.groups.iter().map(|(k, v)| (k.as_str(), v)))
+        for (name, settings) in std::iter::once(("defaults", &self.defaults))
+            .chain(self.groups.iter().map(|(k, v)| (k.as_str(), v)))
         {
-            settings.check().with_context(|| format!("in [{}]", section_name(name)))?;
+            settings
+                .check()
+                .with_context(|| format!("in [{}]", section_name(name)))?;
         }
         if self.defaults.namespace.is_some() {
             bail!("`namespace` is per group: set it in [groups.NAME], not in [defaults]");
@@ -225,10 +233,22 @@ impl Config {
         let group = self.groups.get(name);
         let base = Limits::default();
         let fuel = group.and_then(|s| s.fuel).or(self.defaults.fuel);
-        let timeout = group.and_then(|s| s.timeout).or(self.defaults.timeout).map(|d| d.0);
-        let memory = group.and_then(|s| s.memory).or(self.defaults.memory).map(|b| b.0);
-        let stack = group.and_then(|s| s.stack).or(self.defaults.stack).map(|b| b.0);
-        let max_output = group.and_then(|s| s.max_output).or(self.defaults.max_output).map(|b| b.0);
+        let timeout = group
+            .and_then(|s| s.timeout)
+            .or(self.defaults.timeout)
+            .map(|d| d.0);
+        let memory = group
+            .and_then(|s| s.memory)
+            .or(self.defaults.memory)
+            .map(|b| b.0);
+        let stack = group
+            .and_then(|s| s.stack)
+            .or(self.defaults.stack)
+            .map(|b| b.0);
+        let max_output = group
+            .and_then(|s| s.max_output)
+            .or(self.defaults.max_output)
+            .map(|b| b.0);
         let limits = Limits {
             fuel: overrides.fuel.or(fuel).unwrap_or(base.fuel),
             timeout: overrides.timeout.or(timeout).unwrap_or(base.timeout),
@@ -238,7 +258,10 @@ impl Config {
         };
         Policy {
             limits,
-            instances: group.and_then(|s| s.instances).or(self.defaults.instances).unwrap_or_default(),
+            instances: group
+                .and_then(|s| s.instances)
+                .or(self.defaults.instances)
+                .unwrap_or_default(),
             namespace: group.and_then(|s| s.namespace.clone()),
             env: layer(group, &self.defaults, |s| s.env.as_ref()),
             dirs: layer(group, &self.defaults, |s| s.dirs.as_ref()),
@@ -279,11 +302,19 @@ fn layer<T: Clone + Default>(
     defaults: &GroupSettings,
     get: impl Fn(&GroupSettings) -> Option<&T>,
 ) -> T {
-    group.and_then(&get).or_else(|| get(defaults)).cloned().unwrap_or_default()
+    group
+        .and_then(&get)
+        .or_else(|| get(defaults))
+        .cloned()
+        .unwrap_or_default()
 }
 
 fn section_name(name: &str) -> String {
-    if name == "defaults" { name.to_owned() } else { format!("groups.{name}") }
+    if name == "defaults" {
+        name.to_owned()
+    } else {
+        format!("groups.{name}")
+    }
 }
 
 impl GroupSettings {
@@ -314,11 +345,16 @@ impl GroupSettings {
         }
         for dir in self.dirs.iter().flatten() {
             if !dir.guest.starts_with('/') {
-                bail!("dirs: guest path `{}` must be absolute, like /data", dir.guest);
+                bail!(
+                    "dirs: guest path `{}` must be absolute, like /data",
+                    dir.guest
+                );
             }
         }
         if let Some(ns) = &self.namespace
-            && !ns.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+            && !ns
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
         {
             bail!("namespace `{ns}` may only contain [A-Za-z0-9_-]");
         }
@@ -334,7 +370,9 @@ impl std::str::FromStr for HumanDuration {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
         let s = s.trim();
-        let split = s.find(|c: char| !c.is_ascii_digit() && c != '.').unwrap_or(s.len());
+        let split = s
+            .find(|c: char| !c.is_ascii_digit() && c != '.')
+            .unwrap_or(s.len());
         let (number, unit) = s.split_at(split);
         let value: f64 = number
             .parse()
@@ -344,7 +382,11 @@ impl std::str::FromStr for HumanDuration {
             "s" | "" => value,
             "m" | "min" => value * 60.0,
             "h" => value * 3600.0,
-            other => return Err(format!("unknown duration unit `{other}` in `{s}`; use ms, s, m or h")),
+            other => {
+                return Err(format!(
+                    "unknown duration unit `{other}` in `{s}`; use ms, s, m or h"
+                ));
+            }
         };
         Duration::try_from_secs_f64(seconds)
             .map(HumanDuration)
@@ -354,7 +396,9 @@ impl std::str::FromStr for HumanDuration {
 
 impl<'de> Deserialize<'de> for HumanDuration {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        String::deserialize(d)?.parse().map_err(serde::de::Error::custom)
+        String::deserialize(d)?
+            .parse()
+            .map_err(serde::de::Error::custom)
     }
 }
 
@@ -380,9 +424,16 @@ impl std::str::FromStr for ByteSize {
             "KB" | "kB" => 1000,
             "MB" => 1000 * 1000,
             "GB" => 1000 * 1000 * 1000,
-            other => return Err(format!("unknown size unit `{other}` in `{s}`; use KiB, MiB or GiB")),
+            other => {
+                return Err(format!(
+                    "unknown size unit `{other}` in `{s}`; use KiB, MiB or GiB"
+                ));
+            }
         };
-        value.checked_mul(factor).map(ByteSize).ok_or_else(|| format!("`{s}` is too large"))
+        value
+            .checked_mul(factor)
+            .map(ByteSize)
+            .ok_or_else(|| format!("`{s}` is too large"))
     }
 }
 
@@ -419,7 +470,11 @@ impl fmt::Display for ByteSize {
 /// Formats a duration the way the config file spells it.
 pub fn format_duration(d: Duration) -> String {
     let ms = d.as_millis();
-    if ms % 1000 == 0 { format!("{}s", ms / 1000) } else { format!("{ms}ms") }
+    if ms % 1000 == 0 {
+        format!("{}s", ms / 1000)
+    } else {
+        format!("{ms}ms")
+    }
 }
 
 #[cfg(test)]
@@ -432,8 +487,14 @@ mod tests {
         assert_eq!("512KiB".parse::<ByteSize>().unwrap().0, 512 * KIB);
         assert_eq!("1000".parse::<ByteSize>().unwrap().0, 1000);
         assert!("12 parsecs".parse::<ByteSize>().is_err());
-        assert_eq!("500ms".parse::<HumanDuration>().unwrap().0, Duration::from_millis(500));
-        assert_eq!("2m".parse::<HumanDuration>().unwrap().0, Duration::from_secs(120));
+        assert_eq!(
+            "500ms".parse::<HumanDuration>().unwrap().0,
+            Duration::from_millis(500)
+        );
+        assert_eq!(
+            "2m".parse::<HumanDuration>().unwrap().0,
+            Duration::from_secs(120)
+        );
         assert!("soon".parse::<HumanDuration>().is_err());
         assert_eq!(ByteSize(64 * MIB).to_string(), "64MiB");
         assert_eq!(format_duration(Duration::from_millis(1500)), "1500ms");
@@ -463,7 +524,13 @@ mod tests {
         assert_eq!(math.instances, InstanceMode::Reuse);
         assert_eq!(math.env, vec!["HOME".to_owned()]);
         assert_eq!(math.dirs[0].mode, DirMode::Rw);
-        let other = config.policy("text", &LimitOverrides { fuel: Some(5), ..Default::default() });
+        let other = config.policy(
+            "text",
+            &LimitOverrides {
+                fuel: Some(5),
+                ..Default::default()
+            },
+        );
         assert_eq!(other.limits.fuel, 5);
         assert_eq!(other.instances, InstanceMode::PerCall);
     }

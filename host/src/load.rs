@@ -12,7 +12,8 @@ use crate::runtime::Runtime;
 /// The `.wasm` files directly inside `dir`, sorted so that the first of two
 /// colliding files is always the same one.
 pub fn component_files(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
-    let entries = std::fs::read_dir(dir).with_context(|| format!("cannot read plugin directory {}", dir.display()))?;
+    let entries = std::fs::read_dir(dir)
+        .with_context(|| format!("cannot read plugin directory {}", dir.display()))?;
     let mut files: Vec<PathBuf> = entries
         .filter_map(Result::ok)
         .map(|entry| entry.path())
@@ -38,7 +39,11 @@ pub async fn load_dir(runtime: &Arc<Runtime>, catalog: &Catalog, dir: &Path) -> 
     for load in futures::future::join_all(loads).await {
         let loaded = load.context("a loader task crashed")?;
         let inserted = loaded.and_then(|group| {
-            let (name, path, tools) = (group.name.clone(), group.path.clone(), group.operations.len());
+            let (name, path, tools) = (
+                group.name.clone(),
+                group.path.clone(),
+                group.operations.len(),
+            );
             catalog.insert(group).map(|()| (name, path, tools))
         });
         match inserted {
@@ -56,15 +61,22 @@ pub async fn load_dir(runtime: &Arc<Runtime>, catalog: &Catalog, dir: &Path) -> 
 
 /// Where the example plugins of this source tree are built.
 pub fn bundled_plugins_dir() -> Option<(PathBuf, PathBuf)> {
-    let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).parent()?.join("plugins");
+    let workspace = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()?
+        .join("plugins");
     let out = workspace.join("target/wasm32-wasip2/release");
-    workspace.join("Cargo.toml").is_file().then_some((workspace, out))
+    workspace
+        .join("Cargo.toml")
+        .is_file()
+        .then_some((workspace, out))
 }
 
 /// The bundled example plugins, built first when they are missing.
 pub fn bundled_plugins() -> anyhow::Result<PathBuf> {
     let Some((workspace, out)) = bundled_plugins_dir() else {
-        bail!("no plugin directory given and the bundled examples are not available; run `toolhost serve DIR`");
+        bail!(
+            "no plugin directory given and the bundled examples are not available; run `toolhost serve DIR`"
+        );
     };
     if out.is_dir() && !component_files(&out)?.is_empty() {
         return Ok(out);
@@ -72,14 +84,17 @@ pub fn bundled_plugins() -> anyhow::Result<PathBuf> {
     let command = format!("cd {} && cargo build --release", workspace.display());
     tracing::info!("building the bundled example plugins: {command}");
     // Cargo's output goes to our stderr: stdout may be the MCP stream.
-    let status = std::process::Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
-        .args(["build", "--release"])
-        .current_dir(&workspace)
-        .stdout(std::io::stderr())
-        .status();
+    let status =
+        std::process::Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
+            .args(["build", "--release"])
+            .current_dir(&workspace)
+            .stdout(std::io::stderr())
+            .status();
     match status {
         Ok(status) if status.success() => Ok(out),
-        Ok(status) => bail!("building the example plugins failed ({status}); run `{command}` to see why"),
+        Ok(status) => {
+            bail!("building the example plugins failed ({status}); run `{command}` to see why")
+        }
         Err(e) => bail!("cannot run cargo to build the example plugins ({e}); run `{command}`"),
     }
 }

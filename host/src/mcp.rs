@@ -10,9 +10,10 @@ use std::sync::{Arc, Mutex};
 
 use base64::Engine as _;
 use rmcp::model::{
-    CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, Implementation, ListToolsResult,
-    LoggingLevel, LoggingMessageNotificationParam, PaginatedRequestParams, ProgressNotificationParam,
-    ResourceContents, ServerCapabilities, ServerConfig, SetLevelRequestParams, Tool as McpTool, ToolAnnotations,
+    CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, Implementation,
+    ListToolsResult, LoggingLevel, LoggingMessageNotificationParam, PaginatedRequestParams,
+    ProgressNotificationParam, ResourceContents, ServerCapabilities, ServerConfig,
+    SetLevelRequestParams, Tool as McpTool, ToolAnnotations,
 };
 use rmcp::service::{NotificationContext, RequestContext};
 use rmcp::{ErrorData as McpError, RoleServer, ServerHandler};
@@ -34,7 +35,10 @@ pub struct Handler {
 
 impl Handler {
     pub fn new(catalog: Arc<Catalog>) -> Self {
-        Self { catalog, min_level: Arc::new(Mutex::new(LoggingLevel::Info)) }
+        Self {
+            catalog,
+            min_level: Arc::new(Mutex::new(LoggingLevel::Info)),
+        }
     }
 
     fn instructions(&self) -> Option<String> {
@@ -44,9 +48,16 @@ impl Handler {
         }
         let mut text = String::from("Tools are grouped by plugin:\n");
         for group in snapshot.groups.values() {
-            text.push_str(&format!("- {}: {}\n", group.info.name, group.info.description.trim()));
+            text.push_str(&format!(
+                "- {}: {}\n",
+                group.info.name,
+                group.info.description.trim()
+            ));
             if let Some(instructions) = &group.info.instructions {
-                text.push_str(&format!("  {}\n", instructions.trim().replace('\n', "\n  ")));
+                text.push_str(&format!(
+                    "  {}\n",
+                    instructions.trim().replace('\n', "\n  ")
+                ));
             }
         }
         Some(text)
@@ -55,7 +66,11 @@ impl Handler {
 
 impl ServerHandler for Handler {
     fn get_info(&self) -> ServerConfig {
-        let capabilities = ServerCapabilities::builder().enable_tools().enable_tool_list_changed().enable_logging().build();
+        let capabilities = ServerCapabilities::builder()
+            .enable_tools()
+            .enable_tool_list_changed()
+            .enable_logging()
+            .build();
         let mut info = ServerConfig::new(capabilities);
         info.server_info = Implementation::new("toolhost", env!("CARGO_PKG_VERSION"));
         info.instructions = self.instructions();
@@ -69,12 +84,20 @@ impl ServerHandler for Handler {
     ) -> Result<ListToolsResult, McpError> {
         self.catalog.wait_ready(START_UP_WAIT).await;
         let snapshot = self.catalog.snapshot();
-        let tools = snapshot.tools.values().map(|tool| to_mcp_tool(tool)).collect();
+        let tools = snapshot
+            .tools
+            .values()
+            .map(|tool| to_mcp_tool(tool))
+            .collect();
         Ok(ListToolsResult::with_all_items(tools))
     }
 
     fn get_tool(&self, name: &str) -> Option<McpTool> {
-        self.catalog.snapshot().tools.get(name).map(|tool| to_mcp_tool(tool))
+        self.catalog
+            .snapshot()
+            .tools
+            .get(name)
+            .map(|tool| to_mcp_tool(tool))
     }
 
     async fn call_tool(
@@ -83,20 +106,39 @@ impl ServerHandler for Handler {
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, McpError> {
         self.catalog.wait_ready(START_UP_WAIT).await;
-        let Some(tool) = self.catalog.snapshot().tools.get(request.name.as_ref()).cloned() else {
+        let Some(tool) = self
+            .catalog
+            .snapshot()
+            .tools
+            .get(request.name.as_ref())
+            .cloned()
+        else {
             return Err(McpError::invalid_params(
-                format!("unknown tool `{}`; call tools/list to see the available tools", request.name),
+                format!(
+                    "unknown tool `{}`; call tools/list to see the available tools",
+                    request.name
+                ),
                 None,
             ));
         };
         let (events, forwarder) = self.forward_events(&context);
-        let outcome = tool.call(request.arguments.unwrap_or_default(), Some(events), context.ct.clone()).await;
+        let outcome = tool
+            .call(
+                request.arguments.unwrap_or_default(),
+                Some(events),
+                context.ct.clone(),
+            )
+            .await;
         // The sender is gone once the call is over; let the last events out.
         let _ = forwarder.await;
         Ok(to_call_result(&tool, outcome).into())
     }
 
-    async fn set_level(&self, request: SetLevelRequestParams, _context: RequestContext<RoleServer>) -> Result<(), McpError> {
+    async fn set_level(
+        &self,
+        request: SetLevelRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<(), McpError> {
         *self.min_level.lock().unwrap_or_else(|e| e.into_inner()) = request.level;
         Ok(())
     }
@@ -119,7 +161,10 @@ impl ServerHandler for Handler {
 impl Handler {
     /// A sink for a call's plugin events and the task that sends them to
     /// the client as log and progress notifications.
-    fn forward_events(&self, context: &RequestContext<RoleServer>) -> (runtime::EventSink, tokio::task::JoinHandle<()>) {
+    fn forward_events(
+        &self,
+        context: &RequestContext<RoleServer>,
+    ) -> (runtime::EventSink, tokio::task::JoinHandle<()>) {
         let (sender, mut receiver) = tokio::sync::mpsc::unbounded_channel();
         let peer = context.peer.clone();
         let progress_token = context.meta.get_progress_token();
@@ -129,15 +174,26 @@ impl Handler {
                 match event {
                     PluginEvent::Log { level, message } => {
                         let level = to_logging_level(level);
-                        if severity(level) < severity(*min_level.lock().unwrap_or_else(|e| e.into_inner())) {
+                        if severity(level)
+                            < severity(*min_level.lock().unwrap_or_else(|e| e.into_inner()))
+                        {
                             continue;
                         }
                         let _ = peer
-                            .notify_logging_message(LoggingMessageNotificationParam::new(level, Value::String(message)))
+                            .notify_logging_message(LoggingMessageNotificationParam::new(
+                                level,
+                                Value::String(message),
+                            ))
                             .await;
                     }
-                    PluginEvent::Progress { done, total, message } => {
-                        let Some(token) = &progress_token else { continue };
+                    PluginEvent::Progress {
+                        done,
+                        total,
+                        message,
+                    } => {
+                        let Some(token) = &progress_token else {
+                            continue;
+                        };
                         let mut param = ProgressNotificationParam::new(token.clone(), done);
                         param.total = total;
                         param.message = message;
@@ -170,12 +226,26 @@ fn to_logging_level(level: Level) -> LoggingLevel {
 
 /// A catalog tool as MCP lists it: exactly what the plugin declared.
 pub fn to_mcp_tool(tool: &Tool) -> McpTool {
-    let mut out = McpTool::new(tool.name.clone(), tool.description.clone(), tool.input_schema.clone());
+    let mut out = McpTool::new(
+        tool.name.clone(),
+        tool.description.clone(),
+        tool.input_schema.clone(),
+    );
     out.title = tool.title.clone();
     out.output_schema = tool.output_schema.clone();
     let a = &tool.annotations;
-    if a.read_only.is_some() || a.destructive.is_some() || a.idempotent.is_some() || a.open_world.is_some() {
-        out.annotations = Some(ToolAnnotations::from_raw(None, a.read_only, a.destructive, a.idempotent, a.open_world));
+    if a.read_only.is_some()
+        || a.destructive.is_some()
+        || a.idempotent.is_some()
+        || a.open_world.is_some()
+    {
+        out.annotations = Some(ToolAnnotations::from_raw(
+            None,
+            a.read_only,
+            a.destructive,
+            a.idempotent,
+            a.open_world,
+        ));
     }
     out
 }
@@ -184,8 +254,11 @@ pub fn to_mcp_tool(tool: &Tool) -> McpTool {
 /// plugin is a tool result with `isError`, so the model can read it.
 pub fn to_call_result(tool: &Tool, outcome: CallOutcome) -> CallToolResult {
     match outcome {
-        CallOutcome::Done { output, structured, .. } => {
-            let mut content: Vec<ContentBlock> = output.content.into_iter().map(to_content_block).collect();
+        CallOutcome::Done {
+            output, structured, ..
+        } => {
+            let mut content: Vec<ContentBlock> =
+                output.content.into_iter().map(to_content_block).collect();
             let mut result = match structured {
                 Some(value) => {
                     if content.is_empty() {
@@ -200,7 +273,9 @@ pub fn to_call_result(tool: &Tool, outcome: CallOutcome) -> CallToolResult {
             result.is_error = Some(false);
             result
         }
-        CallOutcome::PluginError(error) => CallToolResult::error(vec![ContentBlock::text(error.message)]),
+        CallOutcome::PluginError(error) => {
+            CallToolResult::error(vec![ContentBlock::text(error.message)])
+        }
         CallOutcome::InvalidArguments(violations) => {
             let mut text = format!("invalid arguments for tool `{}`:\n", tool.name);
             for violation in violations {
@@ -209,7 +284,9 @@ pub fn to_call_result(tool: &Tool, outcome: CallOutcome) -> CallToolResult {
             text.push_str("The tool's inputSchema in tools/list says what it accepts.");
             CallToolResult::error(vec![ContentBlock::text(text)])
         }
-        CallOutcome::Fault(fault) => CallToolResult::error(vec![ContentBlock::text(fault.to_string())]),
+        CallOutcome::Fault(fault) => {
+            CallToolResult::error(vec![ContentBlock::text(fault.to_string())])
+        }
     }
 }
 

@@ -99,7 +99,11 @@ impl OutputStream for Tail {
 }
 
 impl tokio::io::AsyncWrite for Tail {
-    fn poll_write(self: Pin<&mut Self>, _: &mut Context<'_>, buf: &[u8]) -> Poll<std::io::Result<usize>> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
         self.push(buf);
         Poll::Ready(Ok(buf.len()))
     }
@@ -122,10 +126,17 @@ pub fn panic_message(stderr: &str) -> Option<String> {
     let body = after.split_once('\n').map_or("", |(_, rest)| rest);
     let message: Vec<&str> = body
         .lines()
-        .take_while(|line| !line.starts_with("note: run with `RUST_BACKTRACE") && !line.starts_with("stack backtrace:"))
+        .take_while(|line| {
+            !line.starts_with("note: run with `RUST_BACKTRACE")
+                && !line.starts_with("stack backtrace:")
+        })
         .collect();
     let message = message.join("\n").trim().to_owned();
-    Some(if message.is_empty() { "(no message)".to_owned() } else { message })
+    Some(if message.is_empty() {
+        "(no message)".to_owned()
+    } else {
+        message
+    })
 }
 
 #[cfg(test)]

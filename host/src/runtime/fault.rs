@@ -102,12 +102,16 @@ impl FaultKind {
                 let stderr = stderr.trim();
                 if !stderr.is_empty() {
                     let start = stderr.len().saturating_sub(2000);
-                    let start = (start..stderr.len()).find(|i| stderr.is_char_boundary(*i)).unwrap_or(0);
+                    let start = (start..stderr.len())
+                        .find(|i| stderr.is_char_boundary(*i))
+                        .unwrap_or(0);
                     text.push_str(&format!("; its stderr ended with: {}", &stderr[start..]));
                 }
                 text
             }
-            FaultKind::InvalidOutput { reason } => format!("plugin `{group}` returned invalid output: {reason}"),
+            FaultKind::InvalidOutput { reason } => {
+                format!("plugin `{group}` returned invalid output: {reason}")
+            }
             FaultKind::OutputTooLarge { size } => format!(
                 "plugin `{group}` returned output too large: {} bytes, over the limit of {} \
                  (limit: groups.{group}.max_output); ask for less, e.g. a narrower query",
@@ -115,7 +119,9 @@ impl FaultKind {
                 ByteSize(limits.max_output)
             ),
             FaultKind::Cancelled => format!("call to plugin `{group}` was cancelled"),
-            FaultKind::Instantiate(reason) => format!("plugin `{group}` could not be started: {reason}"),
+            FaultKind::Instantiate(reason) => {
+                format!("plugin `{group}` could not be started: {reason}")
+            }
             FaultKind::ShuttingDown => "the server is shutting down".to_owned(),
             FaultKind::Host(reason) => format!("internal error running plugin `{group}`: {reason}"),
         }
@@ -147,16 +153,23 @@ pub fn classify(error: &wasmtime::Error, state: &CallState, limits: &Limits) -> 
             return FaultKind::Panic { message };
         }
         if stderr.contains("memory allocation of") {
-            return FaultKind::OutOfMemory { requested: limits.memory };
+            return FaultKind::OutOfMemory {
+                requested: limits.memory,
+            };
         }
-        return FaultKind::Trap { trap: trap.to_string(), stderr };
+        return FaultKind::Trap {
+            trap: trap.to_string(),
+            stderr,
+        };
     }
     if let Some(requested) = state.limiter.denied {
         return FaultKind::OutOfMemory { requested };
     }
     let text = format!("{error:#}");
     if text.contains("utf-8") || text.contains("utf8") || text.contains("UTF-8") {
-        return FaultKind::InvalidOutput { reason: format!("a string is not valid UTF-8 ({text})") };
+        return FaultKind::InvalidOutput {
+            reason: format!("a string is not valid UTF-8 ({text})"),
+        };
     }
     FaultKind::Trap { trap: text, stderr }
 }
@@ -168,7 +181,9 @@ pub fn check_output(output: &Output, limits: &Limits) -> Result<(), FaultKind> {
     for content in &output.content {
         size += match content {
             Content::Text(text) => text.len(),
-            Content::Image(media) | Content::Audio(media) => media.data.len() + media.mime_type.len(),
+            Content::Image(media) | Content::Audio(media) => {
+                media.data.len() + media.mime_type.len()
+            }
             Content::Resource(resource) => {
                 resource.uri.len()
                     + match &resource.contents {
@@ -184,7 +199,9 @@ pub fn check_output(output: &Output, limits: &Limits) -> Result<(), FaultKind> {
     if let Some(structured) = &output.structured
         && let Err(e) = serde_json::from_str::<serde::de::IgnoredAny>(structured)
     {
-        return Err(FaultKind::InvalidOutput { reason: format!("structured result is not valid JSON ({e})") });
+        return Err(FaultKind::InvalidOutput {
+            reason: format!("structured result is not valid JSON ({e})"),
+        });
     }
     Ok(())
 }
@@ -198,7 +215,10 @@ pub struct LoadError {
 
 impl LoadError {
     pub fn new(path: &Path, reason: impl Into<String>) -> Self {
-        Self { path: path.to_owned(), reason: reason.into() }
+        Self {
+            path: path.to_owned(),
+            reason: reason.into(),
+        }
     }
 }
 
@@ -222,7 +242,9 @@ pub fn check_header(bytes: &[u8]) -> Result<(), String> {
         });
     }
     match bytes[4..8] {
-        [1, 0, 0, 0] => Err(format!("a core WebAssembly module, not a component; {HINT}")),
+        [1, 0, 0, 0] => Err(format!(
+            "a core WebAssembly module, not a component; {HINT}"
+        )),
         [_, _, 1, 0] => Ok(()),
         _ => Err("an unknown WebAssembly version or layer".to_owned()),
     }
@@ -252,8 +274,16 @@ mod tests {
     #[test]
     fn headers_are_told_apart() {
         assert!(check_header(b"").unwrap_err().contains("empty"));
-        assert!(check_header(b"hello world").unwrap_err().contains("not a WebAssembly file"));
-        assert!(check_header(b"\0asm\x01\0\0\0").unwrap_err().contains("core WebAssembly module"));
+        assert!(
+            check_header(b"hello world")
+                .unwrap_err()
+                .contains("not a WebAssembly file")
+        );
+        assert!(
+            check_header(b"\0asm\x01\0\0\0")
+                .unwrap_err()
+                .contains("core WebAssembly module")
+        );
         assert!(check_header(b"\0asm\x0d\0\x01\0").is_ok());
     }
 
@@ -261,11 +291,20 @@ mod tests {
     fn messages_name_the_group_and_the_setting() {
         let limits = Limits::default();
         let text = FaultKind::OutOfFuel.describe("math", &limits);
-        assert!(text.contains("plugin `math` ran out of fuel after 1000000000 units"), "{text}");
+        assert!(
+            text.contains("plugin `math` ran out of fuel after 1000000000 units"),
+            "{text}"
+        );
         assert!(text.contains("groups.math.fuel"));
         let text = FaultKind::Timeout.describe("math", &limits);
         assert!(text.contains("timed out after 10s"), "{text}");
-        let text = FaultKind::OutOfMemory { requested: 256 << 20 }.describe("m", &limits);
-        assert!(text.contains("ran out of memory") && text.contains("128MiB"), "{text}");
+        let text = FaultKind::OutOfMemory {
+            requested: 256 << 20,
+        }
+        .describe("m", &limits);
+        assert!(
+            text.contains("ran out of memory") && text.contains("128MiB"),
+            "{text}"
+        );
     }
 }

@@ -42,7 +42,9 @@ impl EnvGrant {
             .iter()
             .filter_map(|entry| match entry.split_once('=') {
                 Some((key, value)) => Some((key.to_owned(), value.to_owned())),
-                None => std::env::var(entry).ok().map(|value| (entry.clone(), value)),
+                None => std::env::var(entry)
+                    .ok()
+                    .map(|value| (entry.clone(), value)),
             })
             .collect();
         Self { vars }
@@ -77,15 +79,23 @@ impl DirGrant {
             DirMode::Ro => FsPerms::ReadOnly,
             DirMode::Rw => FsPerms::ReadWrite,
         };
-        Ok(Self { host, guest: guest.to_owned(), perms })
+        Ok(Self {
+            host,
+            guest: guest.to_owned(),
+            perms,
+        })
     }
 }
 
 impl Grant for DirGrant {
     fn apply(&self, wasi: &mut WasiCtxBuilder) -> anyhow::Result<()> {
-        wasi.preopened_dir(&self.host, &self.guest, self.perms).map_err(|e| {
-            anyhow::anyhow!("cannot open granted directory {}: {e:#}", self.host.display())
-        })?;
+        wasi.preopened_dir(&self.host, &self.guest, self.perms)
+            .map_err(|e| {
+                anyhow::anyhow!(
+                    "cannot open granted directory {}: {e:#}",
+                    self.host.display()
+                )
+            })?;
         Ok(())
     }
 }

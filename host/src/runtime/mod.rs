@@ -71,7 +71,12 @@ impl Runtime {
         let max_memory = config.max_memory(&overrides);
         let default_stack = config.policy("", &overrides).limits.stack;
         let stacks: BTreeSet<u64> = std::iter::once(default_stack)
-            .chain(config.groups.keys().map(|name| config.policy(name, &overrides).limits.stack))
+            .chain(
+                config
+                    .groups
+                    .keys()
+                    .map(|name| config.policy(name, &overrides).limits.stack),
+            )
             .collect();
         let mut engines = BTreeMap::new();
         for stack in stacks {
@@ -96,12 +101,17 @@ impl Runtime {
     /// Loads one component file as a group: checks the bytes, compiles,
     /// asks the group to describe itself and prepares its instances.
     pub async fn load(self: &Arc<Self>, path: &Path) -> Result<Group, LoadError> {
-        let bytes = std::fs::read(path).map_err(|e| LoadError::new(path, format!("cannot read the file: {e}")))?;
+        let bytes = std::fs::read(path)
+            .map_err(|e| LoadError::new(path, format!("cannot read the file: {e}")))?;
         self.load_bytes(path, bytes).await
     }
 
     /// Like [`Runtime::load`], from bytes already read.
-    pub async fn load_bytes(self: &Arc<Self>, path: &Path, bytes: Vec<u8>) -> Result<Group, LoadError> {
+    pub async fn load_bytes(
+        self: &Arc<Self>,
+        path: &Path,
+        bytes: Vec<u8>,
+    ) -> Result<Group, LoadError> {
         fault::check_header(&bytes).map_err(|reason| LoadError::new(path, reason))?;
         let hash = blake3::hash(&bytes);
         let bytes = Arc::new(bytes);
@@ -112,9 +122,12 @@ impl Runtime {
         let pre = if policy.limits.stack == self.default_stack {
             pre
         } else {
-            self.engines[&policy.limits.stack].prepare(path, bytes).await?
+            self.engines[&policy.limits.stack]
+                .prepare(path, bytes)
+                .await?
         };
-        let grants = grants::from_policy(&policy).map_err(|e| LoadError::new(path, format!("{:#}", e)))?;
+        let grants =
+            grants::from_policy(&policy).map_err(|e| LoadError::new(path, format!("{:#}", e)))?;
         Ok(Group {
             name: info.name.clone().into(),
             path: path.to_owned(),
@@ -151,16 +164,22 @@ impl Sandbox {
             // Host functions run on the same fiber stack as the guest.
             .async_stack_size(stack as usize + 1024 * 1024)
             .concurrency_support(false);
-        let engine = Engine::new(&config).map_err(|e| anyhow::anyhow!("cannot create the wasm engine: {e:#}"))?;
+        let engine = Engine::new(&config)
+            .map_err(|e| anyhow::anyhow!("cannot create the wasm engine: {e:#}"))?;
         let mut linker = Linker::new(&engine);
-        wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(|e| anyhow::anyhow!("{e:#}"))?;
+        wasmtime_wasi::p2::add_to_linker_async(&mut linker)
+            .map_err(|e| anyhow::anyhow!("{e:#}"))?;
         ServiceGroup::add_to_linker::<CallState, HasSelf<CallState>>(&mut linker, |state| state)
             .map_err(|e| anyhow::anyhow!("{e:#}"))?;
         Ok(Self { engine, linker })
     }
 
     /// Compiles (off the async threads) and links a component.
-    async fn prepare(&self, path: &Path, bytes: Arc<Vec<u8>>) -> Result<ServiceGroupPre<CallState>, LoadError> {
+    async fn prepare(
+        &self,
+        path: &Path,
+        bytes: Arc<Vec<u8>>,
+    ) -> Result<ServiceGroupPre<CallState>, LoadError> {
         let engine = self.engine.clone();
         let component = tokio::task::spawn_blocking(move || Component::new(&engine, &*bytes))
             .await
@@ -175,14 +194,22 @@ impl Sandbox {
 }
 
 /// Instantiates a freshly loaded component once to read its metadata.
-async fn describe(pre: &ServiceGroupPre<CallState>, path: &Path) -> Result<(GroupInfo, Vec<Operation>), LoadError> {
+async fn describe(
+    pre: &ServiceGroupPre<CallState>,
+    path: &Path,
+) -> Result<(GroupInfo, Vec<Operation>), LoadError> {
     let limits = Limits::default();
     let state = CallState::new("(loading)".into(), &[], Arc::default(), &limits)
         .map_err(|e| LoadError::new(path, format!("{e:#}")))?;
-    let mut store = new_store(pre.engine(), state).map_err(|e| LoadError::new(path, format!("{e:#}")))?;
-    store.set_fuel(limits.fuel).map_err(|e| LoadError::new(path, format!("{e:#}")))?;
+    let mut store =
+        new_store(pre.engine(), state).map_err(|e| LoadError::new(path, format!("{e:#}")))?;
+    store
+        .set_fuel(limits.fuel)
+        .map_err(|e| LoadError::new(path, format!("{e:#}")))?;
     store.set_epoch_deadline(1);
-    store.data_mut().begin_call(&limits, None, CancellationToken::new());
+    store
+        .data_mut()
+        .begin_call(&limits, None, CancellationToken::new());
     let work = async {
         let instance = pre.instantiate_async(&mut store).await?;
         let group = instance.toolhost_plugin_group();
@@ -194,9 +221,15 @@ async fn describe(pre: &ServiceGroupPre<CallState>, path: &Path) -> Result<(Grou
         Ok(Ok(found)) => Ok(found),
         Ok(Err(e)) => {
             let kind = fault::classify(&e, store.data(), &limits);
-            Err(LoadError::new(path, format!("describing the group failed: {}", kind.describe_at_load())))
+            Err(LoadError::new(
+                path,
+                format!("describing the group failed: {}", kind.describe_at_load()),
+            ))
         }
-        Err(_) => Err(LoadError::new(path, format!("describing the group took longer than {:?}", limits.timeout))),
+        Err(_) => Err(LoadError::new(
+            path,
+            format!("describing the group took longer than {:?}", limits.timeout),
+        )),
     }
 }
 
@@ -261,7 +294,11 @@ impl Group {
         events: Option<EventSink>,
         cancel: CancellationToken,
     ) -> Result<Success, Fault> {
-        let _slot = self.calls.acquire().await.map_err(|_| self.fault(FaultKind::ShuttingDown))?;
+        let _slot = self
+            .calls
+            .acquire()
+            .await
+            .map_err(|_| self.fault(FaultKind::ShuttingDown))?;
         let limits = &self.policy.limits;
         match &self.reused {
             None => {
@@ -271,7 +308,8 @@ impl Group {
                     let kind = fault::classify(&e, store.data(), limits);
                     self.fault(FaultKind::Instantiate(kind.describe(&self.name, limits)))
                 })?;
-                self.run(&mut store, &instance, operation, arguments, cancel).await
+                self.run(&mut store, &instance, operation, arguments, cancel)
+                    .await
             }
             Some(slot) => {
                 let mut slot = slot.lock().await;
@@ -279,18 +317,30 @@ impl Group {
                     Some(live) => live,
                     None => {
                         let mut store = self.new_store()?;
-                        store.data_mut().begin_call(limits, None, CancellationToken::new());
-                        let instance = self.pre.instantiate_async(&mut store).await.map_err(|e| {
-                            let kind = fault::classify(&e, store.data(), limits);
-                            self.fault(FaultKind::Instantiate(kind.describe(&self.name, limits)))
-                        })?;
+                        store
+                            .data_mut()
+                            .begin_call(limits, None, CancellationToken::new());
+                        let instance =
+                            self.pre.instantiate_async(&mut store).await.map_err(|e| {
+                                let kind = fault::classify(&e, store.data(), limits);
+                                self.fault(FaultKind::Instantiate(
+                                    kind.describe(&self.name, limits),
+                                ))
+                            })?;
                         Live { store, instance }
                     }
                 };
-                let Live { mut store, instance } = live;
+                let Live {
+                    mut store,
+                    instance,
+                } = live;
                 store.data_mut().begin_call(limits, events, cancel.clone());
-                store.set_fuel(limits.fuel).map_err(|e| self.fault(FaultKind::Host(format!("{e:#}"))))?;
-                let outcome = self.run(&mut store, &instance, operation, arguments, cancel).await;
+                store
+                    .set_fuel(limits.fuel)
+                    .map_err(|e| self.fault(FaultKind::Host(format!("{e:#}"))))?;
+                let outcome = self
+                    .run(&mut store, &instance, operation, arguments, cancel)
+                    .await;
                 // A trap or a hit limit leaves the instance in an unknown
                 // state: the next call starts fresh.
                 if outcome.is_ok() {
@@ -302,10 +352,18 @@ impl Group {
     }
 
     fn new_store(&self) -> Result<Store<CallState>, Fault> {
-        let state = CallState::new(self.name.clone(), &self.grants, self.config.clone(), &self.policy.limits)
+        let state = CallState::new(
+            self.name.clone(),
+            &self.grants,
+            self.config.clone(),
+            &self.policy.limits,
+        )
+        .map_err(|e| self.fault(FaultKind::Host(format!("{e:#}"))))?;
+        let mut store = new_store(self.pre.engine(), state)
             .map_err(|e| self.fault(FaultKind::Host(format!("{e:#}"))))?;
-        let mut store = new_store(self.pre.engine(), state).map_err(|e| self.fault(FaultKind::Host(format!("{e:#}"))))?;
-        store.set_fuel(self.policy.limits.fuel).map_err(|e| self.fault(FaultKind::Host(format!("{e:#}"))))?;
+        store
+            .set_fuel(self.policy.limits.fuel)
+            .map_err(|e| self.fault(FaultKind::Host(format!("{e:#}"))))?;
         Ok(store)
     }
 
@@ -319,7 +377,9 @@ impl Group {
     ) -> Result<Success, Fault> {
         let limits = &self.policy.limits;
         store.set_epoch_deadline(1);
-        let call = instance.toolhost_plugin_group().call_call(&mut *store, operation, arguments);
+        let call = instance
+            .toolhost_plugin_group()
+            .call_call(&mut *store, operation, arguments);
         let outcome = tokio::select! {
             outcome = tokio::time::timeout(limits.timeout + DEADLINE_GRACE, call) => outcome,
             () = cancel.cancelled() => return Err(self.fault(FaultKind::Cancelled)),
@@ -340,7 +400,11 @@ impl Group {
     }
 
     fn fault(&self, kind: FaultKind) -> Fault {
-        Fault { group: self.name.clone(), limits: self.policy.limits, kind }
+        Fault {
+            group: self.name.clone(),
+            limits: self.policy.limits,
+            kind,
+        }
     }
 }
 

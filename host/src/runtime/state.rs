@@ -25,9 +25,16 @@ const MAX_EVENT_TEXT: usize = 8 * 1024;
 #[derive(Debug, Clone, PartialEq)]
 pub enum PluginEvent {
     /// `host.log`.
-    Log { level: types::Level, message: String },
+    Log {
+        level: types::Level,
+        message: String,
+    },
     /// `host.progress`.
-    Progress { done: f64, total: Option<f64>, message: Option<String> },
+    Progress {
+        done: f64,
+        total: Option<f64>,
+        message: Option<String>,
+    },
 }
 
 /// Where a call's events go.
@@ -58,7 +65,10 @@ impl CallState {
         let stdout = Tail::default();
         let stderr = Tail::default();
         let mut wasi = WasiCtxBuilder::new();
-        wasi.stdout(stdout.clone()).stderr(stderr.clone()).allow_tcp(false).allow_udp(false);
+        wasi.stdout(stdout.clone())
+            .stderr(stderr.clone())
+            .allow_tcp(false)
+            .allow_udp(false);
         for grant in grants {
             grant.apply(&mut wasi)?;
         }
@@ -78,7 +88,12 @@ impl CallState {
     }
 
     /// Resets per-call state before a call starts.
-    pub fn begin_call(&mut self, limits: &Limits, events: Option<EventSink>, cancel: CancellationToken) {
+    pub fn begin_call(
+        &mut self,
+        limits: &Limits,
+        events: Option<EventSink>,
+        cancel: CancellationToken,
+    ) {
         self.deadline = Instant::now() + limits.timeout;
         self.events = events;
         self.events_sent = 0;
@@ -111,7 +126,10 @@ impl CallState {
 
 impl WasiView for CallState {
     fn ctx(&mut self) -> WasiCtxView<'_> {
-        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
     }
 }
 
@@ -125,12 +143,20 @@ pub struct MemoryLimiter {
 
 impl MemoryLimiter {
     fn new(limit: u64) -> Self {
-        Self { limit, denied: None }
+        Self {
+            limit,
+            denied: None,
+        }
     }
 }
 
 impl ResourceLimiter for MemoryLimiter {
-    fn memory_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+    fn memory_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
         if desired as u64 > self.limit {
             self.denied = Some(desired as u64);
             return Ok(false);
@@ -138,7 +164,12 @@ impl ResourceLimiter for MemoryLimiter {
         Ok(true)
     }
 
-    fn table_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+    fn table_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
         Ok(desired <= 1_000_000)
     }
 }
@@ -171,7 +202,11 @@ impl host::Host for CallState {
     }
 
     fn progress(&mut self, done: f64, total: Option<f64>, message: Option<String>) {
-        self.emit(PluginEvent::Progress { done, total, message: message.map(truncate) });
+        self.emit(PluginEvent::Progress {
+            done,
+            total,
+            message: message.map(truncate),
+        });
     }
 
     fn cancelled(&mut self) -> bool {
