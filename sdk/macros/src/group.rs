@@ -1,0 +1,274 @@
+//! `#[group]`: turn an inline module of `#[operation]` functions into the
+//! exported component interface.
+
+use proc_macro2::{Span, TokenStream};
+use quote::{ToTokens, quote};
+use syn::parse::Parser;
+use syn::punctuated::Punctuated;
+use syn::{Attribute, Item, ItemMod, LitStr, Path, Token};
+
+use crate::docs::doc_expr;
+use crate::operation::{Operation, OperationArgs, check_name, is_operation_attr};
+
+/// What `#[group(...)]` says.
+struct GroupArgs {
+    name: Option<LitStr>,
+    version: Option<LitStr>,
+    instructions: Option<LitStr>,
+    krate: Path,
+}
+
+impl GroupArgs {
+    fn parse(args: TokenStream) -> syn::Result<Self> {
+        let mut parsed = GroupArgs {
+            name: None,
+            version: None,
+            instructions: None,
+            krate: syn::parse_quote!(::toolhost_sdk),
+        };
+        let parser = syn::meta::parser(|meta| {
+            let slot = if meta.path.is_ident("name") {
+                &mut parsed.name
+            } else if meta.path.is_ident("version") {
+                &mut parsed.version
+            } else if meta.path.is_ident("instructions") {
+                &mut parsed.instructions
+            } else if meta.path.is_ident("crate") {
+                let path: LitStr = meta.value()?.parse()?;
+                parsed.krate = path.parse()?;
+                return Ok(());
+            } else {
+                return Err(meta.error(
+                    "unknown group attribute; expected `name = \"...\"`, `version = \"...\"`, \
+                     `instructions = \"...\"` or `crate = \"...\"`",
+                ));
+            };
+            *slot = Some(meta.value()?.parse()?);
+            Ok(())
+        });
+        parser.parse2(args)?;
+        Ok(parsed)
+    }
+}
+
+pub fn expand(args: TokenStream, item: TokenStream) -> syn::Result<TokenStream> {
+    let args = GroupArgs::parse(args)?;
+    let mut module: ItemMod = syn::parse2(item).map_err(|err| {
+        syn::Error::new(
+            err.span(),
+            "#[group] goes on an inline module: `#[group(name = \"...\")] mod name { ... }`",
+        )
+    })?;
+    let Some(name) = &args.name else {
+        return Err(syn::Error::new(
+            Span::call_site(),
+            "the group needs a name: #[group(name = \"...\")]",
+        ));
+    };
+    check_name(&name.value(), name.span(), "group")?;
+    let Some((_, items)) = &mut module.content else {
+        return Err(syn::Error::new_spanned(
+            &module,
+            "#[group] needs the module's items inline: write `mod name { ... }`, not `mod name;`",
+        ));
+    };
+
+    let krate = &args.krate;
+    add_crate_paths(items, &krate.to_token_stream().to_string().replace(' ', ""));
+    let operations = take_operations(items)?;
+    check_unique(&operations)?;
+
+    let definitions = operations.iter().map(|op| op.definition(krate));
+    let version = match &args.version {
+        Some(version) => version.to_token_stream(),
+        None => quote!(::core::env!("CARGO_PKG_VERSION")),
+    };
+    let instructions = match &args.instructions {
+        Some(text) => quote!(::core::option::Option::Some(#text)),
+        None => quote!(::core::option::Option::None),
+    };
+    let description = doc_expr(&module.attrs);
+
+    let generated: Vec<Item> = vec![
+        syn::parse_quote! {
+            /// What this group describes to the host.
+            #[doc(hidden)]
+            static __TOOLHOST_GROUP: #krate::__private::GroupDef = #krate::__private::GroupDef {
+                name: #name,
+                version: #version,
+                description: #description,
+                instructions: #instructions,
+                operations: &[#(#definitions),*],
+            };
+        },
+        syn::parse_quote! {
+            /// The type the component exports.
+            #[doc(hidden)]
+            #[allow(dead_code)]
+            pub struct __ToolhostGroup;
+        },
+        syn::parse_quote! {
+            impl #krate::__private::Group for __ToolhostGroup {
+                const GROUP: &'static #krate::__private::GroupDef = &__TOOLHOST_GROUP;
+            }
+        },
+        // Only a wasm build is a component; native builds (unit tests,
+        // clippy, docs) leave the exports out.
+        syn::parse_quote! {
+            #[cfg(target_arch = "wasm32")]
+            #krate::__export_service_group_impl!(
+                __ToolhostGroup with_types_in #krate::__private::bindings
+            );
+        },
+        syn::parse_quote! {
+            /// Checks, natively, what the host checks when it loads the group.
+            #[cfg(test)]
+            #[test]
+            fn toolhost_group_contract() {
+                let problems = #krate::__private::check_group(&__TOOLHOST_GROUP);
+                assert!(problems.is_empty(), "{}", problems.join("\n"));
+            }
+        },
+    ];
+    items.extend(operations.iter().map(|op| Item::Verbatim(op.glue(krate))));
+    items.extend(generated);
+    Ok(module.into_token_stream())
+}
+
+/// Remove the `#[operation]` attributes and describe the functions that had
+/// them, in source order.
+fn take_operations(items: &mut [Item]) -> syn::Result<Vec<Operation>> {
+    let mut operations = Vec::new();
+    let mut errors: Option<syn::Error> = None;
+    for item in items.iter_mut() {
+        let Some(attrs) = item_attrs(item) else {
+            continue;
+        };
+        let Some(index) = attrs.iter().position(is_operation_attr) else {
+            continue;
+        };
+        let attr = attrs.remove(index);
+        let result = match item {
+            Item::Fn(function) => {
+                OperationArgs::parse(&attr).and_then(|args| Operation::new(args, function))
+            }
+            _ => Err(syn::Error::new_spanned(
+                &attr,
+                "#[operation] goes on a function of the group module",
+            )),
+        };
+        match result {
+            Ok(operation) => operations.push(operation),
+            Err(err) => match &mut errors {
+                Some(errors) => errors.combine(err),
+                None => errors = Some(err),
+            },
+        }
+    }
+    match errors {
+        Some(errors) => Err(errors),
+        None => Ok(operations),
+    }
+}
+
+fn check_unique(operations: &[Operation]) -> syn::Result<()> {
+    for (index, operation) in operations.iter().enumerate() {
+        if let Some(first) = operations[..index]
+            .iter()
+            .find(|earlier| earlier.name == operation.name)
+        {
+            let mut err = syn::Error::new(
+                operation.name_span,
+                format!(
+                    "the group already has an operation named `{}`; give this one another \
+                     name with #[operation(name = \"...\")]",
+                    operation.name
+                ),
+            );
+            err.combine(syn::Error::new(
+                first.name_span,
+                format!("`{}` is first defined here", first.name),
+            ));
+            return Err(err);
+        }
+    }
+    Ok(())
+}
+
+/// Make serde and schemars derives on the group's types use the crates the
+/// SDK re-exports, so that plugins need not depend on them.
+fn add_crate_paths(items: &mut [Item], krate: &str) {
+    for item in items {
+        if let Item::Mod(ItemMod {
+            content: Some((_, nested)),
+            ..
+        }) = item
+        {
+            add_crate_paths(nested, krate);
+            continue;
+        }
+        if !matches!(item, Item::Struct(_) | Item::Enum(_) | Item::Union(_)) {
+            continue;
+        }
+        let Some(attrs) = item_attrs(item) else {
+            continue;
+        };
+        let derived = derived_names(attrs);
+        let derives = |name: &str| derived.iter().any(|derived| derived == name);
+        if (derives("Serialize") || derives("Deserialize")) && !sets_crate(attrs, "serde") {
+            let path = format!("{krate}::serde");
+            attrs.push(syn::parse_quote!(#[serde(crate = #path)]));
+        }
+        if derives("JsonSchema") && !sets_crate(attrs, "schemars") {
+            let path = format!("{krate}::schemars");
+            attrs.push(syn::parse_quote!(#[schemars(crate = #path)]));
+        }
+    }
+}
+
+/// The last segments of every path in `#[derive(...)]` attributes.
+fn derived_names(attrs: &[Attribute]) -> Vec<String> {
+    attrs
+        .iter()
+        .filter(|attr| attr.path().is_ident("derive"))
+        .filter_map(|attr| {
+            attr.parse_args_with(Punctuated::<Path, Token![,]>::parse_terminated)
+                .ok()
+        })
+        .flatten()
+        .filter_map(|path| {
+            path.segments
+                .last()
+                .map(|segment| segment.ident.to_string())
+        })
+        .collect()
+}
+
+/// Whether an attribute such as `#[serde(crate = "...")]` is already there.
+fn sets_crate(attrs: &[Attribute], tool: &str) -> bool {
+    attrs.iter().any(|attr| {
+        attr.path().is_ident(tool)
+            && attr
+                .meta
+                .require_list()
+                .is_ok_and(|list| list.tokens.to_string().contains("crate"))
+    })
+}
+
+fn item_attrs(item: &mut Item) -> Option<&mut Vec<Attribute>> {
+    match item {
+        Item::Fn(item) => Some(&mut item.attrs),
+        Item::Struct(item) => Some(&mut item.attrs),
+        Item::Enum(item) => Some(&mut item.attrs),
+        Item::Union(item) => Some(&mut item.attrs),
+        Item::Const(item) => Some(&mut item.attrs),
+        Item::Static(item) => Some(&mut item.attrs),
+        Item::Type(item) => Some(&mut item.attrs),
+        Item::Mod(item) => Some(&mut item.attrs),
+        Item::Use(item) => Some(&mut item.attrs),
+        Item::Impl(item) => Some(&mut item.attrs),
+        Item::Trait(item) => Some(&mut item.attrs),
+        Item::Macro(item) => Some(&mut item.attrs),
+        _ => None,
+    }
+}

@@ -1,0 +1,446 @@
+//! One `#[operation]` function: its attribute, its signature, and the glue
+//! that calls it with JSON arguments.
+
+use proc_macro2::{Span, TokenStream};
+use quote::{format_ident, quote, quote_spanned};
+use syn::spanned::Spanned;
+use syn::{
+    Attribute, FnArg, GenericArgument, Ident, ItemFn, LitBool, LitStr, Path, PathArguments,
+    ReturnType, Type,
+};
+
+use crate::docs::doc_expr;
+
+/// Whether `attr` is `#[operation]` / `#[operation(...)]` / `#[path::operation]`.
+pub fn is_operation_attr(attr: &Attribute) -> bool {
+    attr.path()
+        .segments
+        .last()
+        .is_some_and(|segment| segment.ident == "operation")
+}
+
+/// What `#[operation(...)]` says.
+pub struct OperationArgs {
+    /// Published name and the span to blame for it.
+    pub name: Option<LitStr>,
+    title: Option<LitStr>,
+    /// `read_only`, `destructive`, `idempotent`, `open_world`.
+    annotations: [Option<bool>; 4],
+}
+
+const ANNOTATIONS: [&str; 4] = ["read_only", "destructive", "idempotent", "open_world"];
+
+impl OperationArgs {
+    pub fn parse(attr: &Attribute) -> syn::Result<Self> {
+        let mut args = OperationArgs {
+            name: None,
+            title: None,
+            annotations: [None; 4],
+        };
+        if matches!(attr.meta, syn::Meta::Path(_)) {
+            return Ok(args);
+        }
+        attr.parse_nested_meta(|meta| {
+            if let Some(index) = ANNOTATIONS.iter().position(|name| meta.path.is_ident(name)) {
+                if args.annotations[index].is_some() {
+                    return Err(meta.error("this annotation is already set"));
+                }
+                let value = if meta.input.peek(syn::Token![=]) {
+                    meta.value()?.parse::<LitBool>()?.value
+                } else {
+                    true
+                };
+                args.annotations[index] = Some(value);
+            } else if meta.path.is_ident("name") {
+                let name: LitStr = meta.value()?.parse()?;
+                check_name(&name.value(), name.span(), "operation")?;
+                args.name = Some(name);
+            } else if meta.path.is_ident("title") {
+                args.title = Some(meta.value()?.parse()?);
+            } else {
+                return Err(meta.error(
+                    "unknown operation attribute; expected `read_only`, `destructive`, \
+                     `idempotent`, `open_world` (each optionally `= true|false`), \
+                     `name = \"...\"` or `title = \"...\"`",
+                ));
+            }
+            Ok(())
+        })?;
+        Ok(args)
+    }
+}
+
+/// Names become parts of MCP tool names, which clients restrict to
+/// `[A-Za-z0-9_-]`.
+pub fn check_name(name: &str, span: Span, what: &str) -> syn::Result<()> {
+    let valid = !name.is_empty()
+        && name.len() <= 64
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    if valid {
+        Ok(())
+    } else {
+        Err(syn::Error::new(
+            span,
+            format!(
+                "{what} name `{name}` must be 1 to 64 characters from `A-Z a-z 0-9 _ -` \
+                 (MCP clients reject other tool names)"
+            ),
+        ))
+    }
+}
+
+/// An operation ready to be generated.
+pub struct Operation {
+    /// Published name.
+    pub name: String,
+    /// Where to point when the name is a duplicate.
+    pub name_span: Span,
+    title: Option<LitStr>,
+    annotations: [Option<bool>; 4],
+    docs: TokenStream,
+    function: Ident,
+    takes_context: bool,
+    argument: Option<Type>,
+    returns: Returns,
+}
+
+/// What the function returns: `R`, or `Result<R, E>` (or an alias such as
+/// `Result<R>`) where `E` converts into `ToolError`.
+struct Returns {
+    /// `R`, the value converted into the output.
+    ok: Type,
+    /// For a `Result`, the span of the whole return type, to blame when `E`
+    /// does not convert.
+    fallible: Option<Span>,
+}
+
+impl Operation {
+    pub fn new(args: OperationArgs, function: &ItemFn) -> syn::Result<Self> {
+        let signature = &function.sig;
+        if let Some(asyncness) = signature.asyncness {
+            return Err(syn::Error::new(
+                asyncness.span(),
+                "operations are synchronous functions; remove `async`",
+            ));
+        }
+        if let Some(unsafety) = signature.unsafety {
+            return Err(syn::Error::new(
+                unsafety.span(),
+                "operations cannot be `unsafe fn`; put the unsafe block inside the function",
+            ));
+        }
+        if !signature.generics.params.is_empty() || signature.generics.where_clause.is_some() {
+            return Err(syn::Error::new(
+                signature.generics.span(),
+                "operations cannot be generic: the argument and result types must be concrete",
+            ));
+        }
+        if let Some(variadic) = &signature.variadic {
+            return Err(syn::Error::new(
+                variadic.span(),
+                "operations cannot be variadic",
+            ));
+        }
+
+        let (takes_context, argument) = parse_inputs(function)?;
+        let returns = match &signature.output {
+            ReturnType::Default => Returns {
+                ok: syn::parse_quote!(()),
+                fallible: None,
+            },
+            ReturnType::Type(_, ty) => parse_return(ty)?,
+        };
+        let (name, name_span) = match &args.name {
+            Some(name) => (name.value(), name.span()),
+            None => {
+                let name = signature.ident.to_string();
+                let name = name.strip_prefix("r#").unwrap_or(&name).to_owned();
+                check_name(&name, signature.ident.span(), "operation")?;
+                (name, signature.ident.span())
+            }
+        };
+        Ok(Operation {
+            name,
+            name_span,
+            title: args.title,
+            annotations: args.annotations,
+            docs: doc_expr(&function.attrs),
+            function: signature.ident.clone(),
+            takes_context,
+            argument,
+            returns,
+        })
+    }
+
+    /// The name of the generated function that runs this operation.
+    fn glue_name(&self) -> Ident {
+        format_ident!("__toolhost_call_{}", self.function)
+    }
+
+    /// The function that parses arguments, calls the operation and converts
+    /// its result.
+    pub fn glue(&self, krate: &Path) -> TokenStream {
+        let glue = self.glue_name();
+        let function = &self.function;
+        let mut call_args = Vec::new();
+        if self.takes_context {
+            call_args.push(quote!(ctx));
+        }
+        let parse = self.argument.as_ref().map(|ty| {
+            call_args.push(quote!(args));
+            quote_spanned! {ty.span()=>
+                let args: #ty = #krate::__private::parse_arguments::<#ty>(arguments)?;
+            }
+        });
+        let call = quote!(#function(#(#call_args),*));
+        let value = match self.returns.fallible {
+            None => call,
+            Some(span) => quote_spanned!(span=> #call?),
+        };
+        let ok = &self.returns.ok;
+        let convert = quote_spanned!(ok.span()=> <#ok as #krate::IntoOutput>::into_output(value));
+        quote! {
+            #[doc(hidden)]
+            #[allow(unused_variables, clippy::needless_question_mark)]
+            fn #glue(
+                ctx: &#krate::Context,
+                arguments: &str,
+            ) -> ::core::result::Result<#krate::ToolOutput, #krate::ToolError> {
+                #parse
+                let value = #value;
+                #convert
+            }
+        }
+    }
+
+    /// The `OperationDef` describing this operation.
+    pub fn definition(&self, krate: &Path) -> TokenStream {
+        let name = &self.name;
+        let title = match &self.title {
+            Some(title) => quote!(::core::option::Option::Some(#title)),
+            None => quote!(::core::option::Option::None),
+        };
+        let docs = &self.docs;
+        let annotations = self.annotations.iter().map(|value| match value {
+            Some(value) => quote!(::core::option::Option::Some(#value)),
+            None => quote!(::core::option::Option::None),
+        });
+        let input_schema = match &self.argument {
+            Some(ty) => quote_spanned!(ty.span()=> #krate::__private::input_schema::<#ty>),
+            None => quote!(#krate::__private::no_input_schema),
+        };
+        let ok = &self.returns.ok;
+        let output_schema = quote_spanned!(ok.span()=> <#ok as #krate::IntoOutput>::output_schema);
+        let glue = self.glue_name();
+        quote! {
+            #krate::__private::OperationDef {
+                name: #name,
+                title: #title,
+                description: #docs,
+                annotations: [#(#annotations),*],
+                input_schema: #input_schema,
+                output_schema: #output_schema,
+                call: #glue,
+            }
+        }
+    }
+}
+
+/// `(ctx: &Context, args: T)`, `(args: T)`, `(ctx: &Context)` or `()`.
+fn parse_inputs(function: &ItemFn) -> syn::Result<(bool, Option<Type>)> {
+    let mut inputs = function.sig.inputs.iter();
+    let first = inputs.next();
+    let second = inputs.next();
+    if let Some(extra) = inputs.next() {
+        return Err(syn::Error::new(
+            extra.span(),
+            "an operation takes at most two parameters: `ctx: &Context` and the arguments struct",
+        ));
+    }
+    let typed = |arg: &FnArg| -> syn::Result<Type> {
+        match arg {
+            FnArg::Typed(pat_type) => Ok((*pat_type.ty).clone()),
+            FnArg::Receiver(receiver) => Err(syn::Error::new(
+                receiver.span(),
+                "operations are free functions; remove `self`",
+            )),
+        }
+    };
+    match (first, second) {
+        (None, _) => Ok((false, None)),
+        (Some(only), None) => {
+            let ty = typed(only)?;
+            if is_context(&ty)? {
+                Ok((true, None))
+            } else {
+                check_argument(&ty)?;
+                Ok((false, Some(ty)))
+            }
+        }
+        (Some(first), Some(second)) => {
+            let ctx = typed(first)?;
+            if !is_context(&ctx)? {
+                return Err(syn::Error::new(
+                    ctx.span(),
+                    "with two parameters, the first must be the context: `ctx: &Context`",
+                ));
+            }
+            let ty = typed(second)?;
+            check_argument(&ty)?;
+            Ok((true, Some(ty)))
+        }
+    }
+}
+
+/// `&Context` (any path ending in `Context`).
+fn is_context(ty: &Type) -> syn::Result<bool> {
+    let Type::Reference(reference) = ty else {
+        return Ok(false);
+    };
+    let names_context = matches!(&*reference.elem, Type::Path(path)
+        if path.qself.is_none()
+            && path.path.segments.last().is_some_and(|segment| segment.ident == "Context"));
+    if !names_context {
+        return Err(syn::Error::new(
+            ty.span(),
+            "arguments are taken by value (they are deserialized from JSON); \
+             the only reference parameter an operation takes is `ctx: &Context`",
+        ));
+    }
+    if reference.mutability.is_some() {
+        return Err(syn::Error::new(
+            ty.span(),
+            "take the context as `&Context`, not `&mut Context`",
+        ));
+    }
+    Ok(true)
+}
+
+fn check_argument(ty: &Type) -> syn::Result<()> {
+    if let Type::ImplTrait(_) = ty {
+        return Err(syn::Error::new(
+            ty.span(),
+            "the arguments must be a concrete type deriving `Deserialize` and `JsonSchema`",
+        ));
+    }
+    Ok(())
+}
+
+fn parse_return(ty: &Type) -> syn::Result<Returns> {
+    let plain = || {
+        Ok(Returns {
+            ok: ty.clone(),
+            fallible: None,
+        })
+    };
+    if let Type::ImplTrait(_) = ty {
+        return Err(syn::Error::new(
+            ty.span(),
+            "return a concrete type (`Serialize + JsonSchema`, `ToolOutput`, `Vec<Content>`, ...) \
+             so that the output schema can be derived from it",
+        ));
+    }
+    let Type::Path(path) = ty else {
+        return plain();
+    };
+    let Some(last) = path.path.segments.last() else {
+        return plain();
+    };
+    if last.ident != "Result" {
+        return plain();
+    }
+    let ok = match &last.arguments {
+        PathArguments::AngleBracketed(args) => args.args.iter().find_map(|arg| match arg {
+            GenericArgument::Type(ok) => Some(ok.clone()),
+            _ => None,
+        }),
+        _ => None,
+    };
+    match ok {
+        Some(ok) => Ok(Returns {
+            ok,
+            fallible: Some(ty.span()),
+        }),
+        None => Err(syn::Error::new(
+            ty.span(),
+            "write the success type: `Result<T, ToolError>`",
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn operation(attr: &str, function: &str) -> syn::Result<Operation> {
+        let attrs = syn::Attribute::parse_outer
+            .parse_str(attr)
+            .expect("attribute parses");
+        let function: ItemFn = syn::parse_str(function).expect("function parses");
+        Operation::new(OperationArgs::parse(&attrs[0])?, &function)
+    }
+
+    use syn::parse::Parser;
+
+    #[test]
+    fn flags_may_be_bare_or_explicit() {
+        let op = operation(
+            "#[operation(read_only, idempotent = false, title = \"Divide\")]",
+            "fn divide(ctx: &Context, Pair { a, b }: Pair) -> Result<f64, ToolError> { todo!() }",
+        )
+        .unwrap();
+        assert_eq!(op.annotations, [Some(true), None, Some(false), None]);
+        assert_eq!(op.name, "divide");
+        assert!(op.takes_context);
+        assert!(op.argument.is_some());
+        assert!(op.returns.fallible.is_some());
+    }
+
+    #[test]
+    fn every_accepted_signature_parses() {
+        for function in [
+            "fn f() {}",
+            "fn f(ctx: &Context) -> u8 { 0 }",
+            "fn f(args: Args) -> Result<Out> { todo!() }",
+            "fn f(_: &toolhost_sdk::Context, Args { x }: Args) -> Vec<Content> { todo!() }",
+        ] {
+            assert!(operation("#[operation]", function).is_ok(), "{function}");
+        }
+    }
+
+    #[test]
+    fn wrong_signatures_are_explained() {
+        for (function, expected) in [
+            ("fn f(a: &str) {}", "taken by value"),
+            ("fn f(a: A, ctx: &Context) {}", "first must be the context"),
+            ("fn f(ctx: &mut Context) {}", "not `&mut Context`"),
+            ("fn f(ctx: &Context, a: A, b: B) {}", "at most two"),
+            ("async fn f() {}", "synchronous"),
+            ("fn f<T>(a: T) {}", "generic"),
+            ("fn f() -> impl Serialize { 1 }", "concrete type"),
+        ] {
+            let err = operation("#[operation]", function).err().expect(function);
+            assert!(err.to_string().contains(expected), "{function}: {err}");
+        }
+    }
+
+    #[test]
+    fn names_must_suit_mcp_clients() {
+        assert!(operation("#[operation(name = \"a.b\")]", "fn f() {}").is_err());
+        let op = operation("#[operation(name = \"get-item\")]", "fn f() {}").unwrap();
+        assert_eq!(op.name, "get-item");
+    }
+
+    #[test]
+    fn unknown_attributes_are_rejected() {
+        let err = operation("#[operation(readonly)]", "fn f() {}")
+            .err()
+            .unwrap();
+        assert!(
+            err.to_string().contains("unknown operation attribute"),
+            "{err}"
+        );
+    }
+}
