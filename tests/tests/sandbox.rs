@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use serde_json::json;
+use serde_json::{Value, json};
 use toolhost_tests::{MISBEHAVE, PluginDir, Server, text};
 
 const SECRET: &str = "the host's secret";
@@ -31,6 +31,17 @@ fn host_files(dir: &PluginDir) -> std::path::PathBuf {
     data
 }
 
+/// Calls `operation` and checks that the plugin itself ran and reported the
+/// failure (its message starts with `what`), rather than the call being
+/// refused for another reason such as bad arguments.
+async fn refused(server: &Server, operation: &str, arguments: Value, what: &str) -> String {
+    let error = server
+        .call_err(&format!("misbehave_{operation}"), arguments)
+        .await;
+    assert!(error.starts_with(what), "expected `{what}…`, got: {error}");
+    error
+}
+
 fn grant(data: &Path, out: &Path) -> String {
     format!(
         r#"[groups.misbehave]
@@ -51,10 +62,13 @@ async fn no_environment_without_a_grant() {
     let server = start_with_env(&dir, &[("TOOLHOST_TEST_PASSED", "yes")]).await;
 
     for key in ["TOOLHOST_TEST_PASSED", "HOME", "PATH"] {
-        let error = server
-            .call_err("misbehave_read_env", json!({ "key": key }))
-            .await;
-        assert!(error.contains(key), "{error}");
+        refused(
+            &server,
+            "read_env",
+            json!({ "key": key }),
+            &format!("env `{key}`"),
+        )
+        .await;
     }
 }
 
@@ -63,30 +77,30 @@ async fn granted_environment_is_visible_and_nothing_else() {
     let dir = PluginDir::with(&[MISBEHAVE]);
     let data = host_files(&dir);
     dir.set_config(&grant(&data, &dir.make_dir("out")));
-    let server = start_with_env(
-        &dir,
-        &[
-            ("TOOLHOST_TEST_PASSED", "yes"),
-            ("TOOLHOST_TEST_SECRET", "no"),
-        ],
-    )
-    .await;
+    let env = [
+        ("TOOLHOST_TEST_PASSED", "yes"),
+        ("TOOLHOST_TEST_SECRET", "no"),
+    ];
+    let server = start_with_env(&dir, &env).await;
 
-    let passed = server
-        .call_ok(
-            "misbehave_read_env",
-            json!({ "key": "TOOLHOST_TEST_PASSED" }),
+    let passed = json!({ "key": "TOOLHOST_TEST_PASSED" });
+    assert_eq!(
+        text(&server.call_ok("misbehave_read_env", passed).await),
+        "yes"
+    );
+    let set = json!({ "key": "GREETING" });
+    assert_eq!(
+        text(&server.call_ok("misbehave_read_env", set).await),
+        "hello"
+    );
+    for key in ["TOOLHOST_TEST_SECRET", "HOME", "PATH"] {
+        refused(
+            &server,
+            "read_env",
+            json!({ "key": key }),
+            &format!("env `{key}`"),
         )
         .await;
-    assert_eq!(text(&passed), "yes");
-    let set = server
-        .call_ok("misbehave_read_env", json!({ "key": "GREETING" }))
-        .await;
-    assert_eq!(text(&set), "hello");
-    for key in ["TOOLHOST_TEST_SECRET", "HOME", "PATH"] {
-        server
-            .call_err("misbehave_read_env", json!({ "key": key }))
-            .await;
     }
 }
 
@@ -96,35 +110,36 @@ async fn no_filesystem_without_a_grant() {
     let data = host_files(&dir);
     let server = start(&dir).await;
 
+    let root = dir.root().to_str().unwrap();
+    for path in ["/", ".", "..", "/etc", root] {
+        refused(
+            &server,
+            "list_dir",
+            json!({ "path": path }),
+            &format!("list {path}:"),
+        )
+        .await;
+    }
     let secret = dir.root().join("secret.txt");
     let hello = data.join("hello.txt");
-    for path in ["/", ".", "..", "/etc", dir.root().to_str().unwrap()] {
-        server
-            .call_err("misbehave_list_dir", json!({ "path": path }))
-            .await;
-    }
     for path in [
         "/etc/passwd",
         "../secret.txt",
         secret.to_str().unwrap(),
         hello.to_str().unwrap(),
     ] {
-        let error = server
-            .call_err("misbehave_read_file", json!({ "path": path }))
-            .await;
+        let arguments = json!({ "path": path });
+        let error = refused(&server, "read_file", arguments, &format!("read {path}:")).await;
         assert!(
             !error.contains(SECRET) && !error.contains("hello from the host"),
             "{error}"
         );
     }
-    let target = dir.root().join("planted.txt");
-    server
-        .call_err(
-            "misbehave_write_file",
-            json!({ "path": target, "contents": "planted" }),
-        )
-        .await;
-    assert!(!target.exists());
+    let planted = dir.root().join("planted.txt");
+    let path = planted.to_str().unwrap();
+    let arguments = json!({ "path": path, "contents": "planted" });
+    refused(&server, "write_file", arguments, &format!("write {path}:")).await;
+    assert!(!planted.exists());
 }
 
 #[tokio::test]
@@ -137,14 +152,13 @@ async fn a_granted_directory_is_readable_and_cannot_be_escaped() {
     let listed = server
         .call_ok("misbehave_list_dir", json!({ "path": "/data" }))
         .await;
+    let names = json!({ "result": ["escape", "escape_rel", "hello.txt"] });
+    assert_eq!(listed.structured_content, Some(names));
+    let hello = json!({ "path": "/data/hello.txt" });
     assert_eq!(
-        listed.structured_content,
-        Some(json!({ "result": ["escape", "escape_rel", "hello.txt"] }))
+        text(&server.call_ok("misbehave_read_file", hello).await),
+        "hello from the host"
     );
-    let hello = server
-        .call_ok("misbehave_read_file", json!({ "path": "/data/hello.txt" }))
-        .await;
-    assert_eq!(text(&hello), "hello from the host");
 
     for path in [
         "/data/../secret.txt",
@@ -154,15 +168,18 @@ async fn a_granted_directory_is_readable_and_cannot_be_escaped() {
         "/secret.txt",
         "/etc/passwd",
     ] {
-        let error = server
-            .call_err("misbehave_read_file", json!({ "path": path }))
-            .await;
+        let arguments = json!({ "path": path });
+        let error = refused(&server, "read_file", arguments, &format!("read {path}:")).await;
         assert!(!error.contains(SECRET), "{path}: {error}");
     }
     for path in ["/", "/data/.."] {
-        server
-            .call_err("misbehave_list_dir", json!({ "path": path }))
-            .await;
+        refused(
+            &server,
+            "list_dir",
+            json!({ "path": path }),
+            &format!("list {path}:"),
+        )
+        .await;
     }
 }
 
@@ -174,40 +191,30 @@ async fn read_only_grant_refuses_writes_and_read_write_accepts_them() {
     dir.set_config(&grant(&data, &out));
     let server = start(&dir).await;
 
-    server
-        .call_err(
-            "misbehave_write_file",
-            json!({ "path": "/data/new.txt", "contents": "no" }),
-        )
-        .await;
-    server
-        .call_err(
-            "misbehave_write_file",
-            json!({ "path": "/data/hello.txt", "contents": "no" }),
-        )
-        .await;
+    for path in ["/data/new.txt", "/data/hello.txt"] {
+        let arguments = json!({ "path": path, "contents": "no" });
+        refused(&server, "write_file", arguments, &format!("write {path}:")).await;
+    }
     assert!(!data.join("new.txt").exists());
-    assert_eq!(
-        std::fs::read_to_string(data.join("hello.txt")).unwrap(),
-        "hello from the host"
-    );
+    let hello = std::fs::read_to_string(data.join("hello.txt")).unwrap();
+    assert_eq!(hello, "hello from the host");
 
-    let written = server
-        .call_ok(
-            "misbehave_write_file",
-            json!({ "path": "/out/new.txt", "contents": "yes" }),
-        )
-        .await;
-    assert_eq!(text(&written), "3");
+    let arguments = json!({ "path": "/out/new.txt", "contents": "yes" });
+    assert_eq!(
+        text(&server.call_ok("misbehave_write_file", arguments).await),
+        "3"
+    );
     assert_eq!(std::fs::read_to_string(out.join("new.txt")).unwrap(), "yes");
 
     // A write through `..` out of the rw directory is refused too.
-    server
-        .call_err(
-            "misbehave_write_file",
-            json!({ "path": "/out/../planted.txt", "contents": "no" }),
-        )
-        .await;
+    let arguments = json!({ "path": "/out/../planted.txt", "contents": "no" });
+    refused(
+        &server,
+        "write_file",
+        arguments,
+        "write /out/../planted.txt:",
+    )
+    .await;
     assert!(!dir.root().join("planted.txt").exists());
 }
 
@@ -218,14 +225,17 @@ async fn no_sockets() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap().to_string();
 
-    let error = server
-        .call_err("misbehave_connect", json!({ "addr": addr }))
-        .await;
+    refused(
+        &server,
+        "connect",
+        json!({ "addr": addr }),
+        &format!("connect {addr}:"),
+    )
+    .await;
 
-    assert!(error.contains(&addr), "{error}");
     // Had the guest connected, the connection would be queued by now.
-    let accepted =
-        tokio::time::timeout(std::time::Duration::from_millis(200), listener.accept()).await;
+    let wait = std::time::Duration::from_millis(200);
+    let accepted = tokio::time::timeout(wait, listener.accept()).await;
     assert!(accepted.is_err(), "the guest reached the listener");
 }
 
@@ -239,9 +249,13 @@ async fn group_settings_are_readable_through_the_context() {
         .call_ok("misbehave_config", json!({ "key": "api_base" }))
         .await;
     assert_eq!(text(&value), "https://example.com");
-    server
-        .call_err("misbehave_config", json!({ "key": "api_key" }))
-        .await;
+    refused(
+        &server,
+        "config",
+        json!({ "key": "api_key" }),
+        "no setting `api_key`",
+    )
+    .await;
 }
 
 #[tokio::test]
