@@ -5,19 +5,64 @@ use schemars::{JsonSchema, generate::SchemaSettings};
 use serde_json::{Map, Value, json};
 
 /// The JSON Schema of `T`, draft 2020-12, with subschemas inlined (only
-/// recursive types keep `$defs`), as a JSON object.
+/// recursive types keep `$defs`), as a JSON object, [tidied](tidy).
 pub(crate) fn schema_of<T: JsonSchema + ?Sized>() -> Map<String, Value> {
     let generator = SchemaSettings::draft2020_12()
         .with(|settings| settings.inline_subschemas = true)
         .into_generator();
-    match generator.into_root_schema_for::<T>().to_value() {
+    let mut schema = match generator.into_root_schema_for::<T>().to_value() {
         Value::Object(map) => map,
         // `true` accepts anything, `false` nothing.
         Value::Bool(true) => Map::new(),
-        _ => json!({ "not": {} })
-            .as_object()
-            .cloned()
-            .unwrap_or_default(),
+        _ => {
+            let mut never = Map::new();
+            never.insert("not".into(), json!({}));
+            never
+        }
+    };
+    tidy(&mut schema);
+    schema
+}
+
+/// Remove what schemars adds for Rust readers but a tool schema does not
+/// need: the root `title` (the Rust type name, e.g. `Pair` or `double`) and
+/// the OpenAPI-style `format` of numbers (`double`, `uint8`, ...), which is
+/// not part of JSON Schema's format vocabulary and which some model APIs
+/// reject; `minimum`/`maximum` still carry the bounds. The root keywords
+/// come first (`$schema`, `description`, `type`) for people reading it.
+fn tidy(schema: &mut Map<String, Value>) {
+    schema.remove("title");
+    let mut root = Value::Object(std::mem::take(schema));
+    strip_number_formats(&mut root);
+    if let Value::Object(map) = root {
+        *schema = map;
+    }
+    let mut ordered = Map::new();
+    for key in ["$schema", "description", "type"] {
+        if let Some(value) = schema.remove(key) {
+            ordered.insert(key.into(), value);
+        }
+    }
+    ordered.append(schema);
+    *schema = ordered;
+}
+
+fn strip_number_formats(value: &mut Value) {
+    match value {
+        Value::Object(map) => {
+            let numeric = |ty: &Value| matches!(ty.as_str(), Some("number" | "integer"));
+            let is_number = match map.get("type") {
+                Some(Value::Array(types)) => types.iter().any(numeric),
+                Some(ty) => numeric(ty),
+                None => false,
+            };
+            if is_number {
+                map.remove("format");
+            }
+            map.values_mut().for_each(strip_number_formats);
+        }
+        Value::Array(items) => items.iter_mut().for_each(strip_number_formats),
+        _ => {}
     }
 }
 
@@ -141,6 +186,9 @@ mod tests {
         assert_eq!(schema["required"], json!(["x"]));
         let text = schema.to_string();
         assert!(!text.contains("$ref") && !text.contains("$defs"), "{text}");
+        assert!(schema.get("title").is_none(), "{text}");
+        assert!(!text.contains("format"), "{text}");
+        assert_eq!(schema["properties"]["y"]["properties"]["z"]["maximum"], 255);
     }
 
     #[test]
@@ -167,7 +215,7 @@ mod tests {
         };
         assert_eq!(schema["type"], "object");
         assert_eq!(schema["required"], json!(["result"]));
-        assert_eq!(schema["properties"]["result"]["type"], "number");
+        assert_eq!(schema["properties"]["result"], json!({ "type": "number" }));
         assert_eq!(
             schema["$schema"],
             "https://json-schema.org/draft/2020-12/schema"

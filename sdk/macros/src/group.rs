@@ -91,8 +91,11 @@ pub fn expand(args: TokenStream, item: TokenStream) -> syn::Result<TokenStream> 
 
     let generated: Vec<Item> = vec![
         syn::parse_quote! {
-            /// What this group describes to the host.
+            /// What this group describes to the host. `#[used]` keeps the
+            /// operations alive for the dead-code lint in native builds,
+            /// which have no exports.
             #[doc(hidden)]
+            #[used]
             static __TOOLHOST_GROUP: #krate::__private::GroupDef = #krate::__private::GroupDef {
                 name: #name,
                 version: #version,
