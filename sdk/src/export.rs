@@ -52,7 +52,7 @@ pub trait Group {
 
 /// The input schema of an operation taking `T`.
 pub fn input_schema<T: schemars::JsonSchema>() -> Value {
-    let mut schema = schema_of::<T>();
+    let mut schema = schema_of::<T>(schemars::generate::Contract::Deserialize);
     make_object_schema(&mut schema);
     Value::Object(schema)
 }

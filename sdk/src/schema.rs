@@ -1,14 +1,22 @@
 //! JSON Schemas of arguments and results, shaped the way MCP wants them:
 //! inline (no `$ref` where possible) and, at the top, always an object.
 
-use schemars::{JsonSchema, generate::SchemaSettings};
+use schemars::JsonSchema;
+use schemars::generate::{Contract, SchemaSettings};
 use serde_json::{Map, Value, json};
 
 /// The JSON Schema of `T`, draft 2020-12, with subschemas inlined (only
 /// recursive types keep `$defs`), as a JSON object, [tidied](tidy).
-pub(crate) fn schema_of<T: JsonSchema + ?Sized>() -> Map<String, Value> {
+///
+/// `contract` matters where serde treats both directions differently: an
+/// argument field with `#[serde(default)]` is optional, a result field with
+/// `#[serde(skip_serializing_if = ...)]` is.
+pub(crate) fn schema_of<T: JsonSchema + ?Sized>(contract: Contract) -> Map<String, Value> {
     let generator = SchemaSettings::draft2020_12()
-        .with(|settings| settings.inline_subschemas = true)
+        .with(|settings| {
+            settings.inline_subschemas = true;
+            settings.contract = contract;
+        })
         .into_generator();
     let mut schema = match generator.into_root_schema_for::<T>().to_value() {
         Value::Object(map) => map,
@@ -108,7 +116,7 @@ pub(crate) enum ResultShape {
 impl ResultShape {
     /// The shape of results of type `T`.
     pub(crate) fn of<T: JsonSchema + ?Sized>() -> Self {
-        Self::from_schema(schema_of::<T>())
+        Self::from_schema(schema_of::<T>(Contract::Serialize))
     }
 
     /// The shape of results whose JSON Schema is `schema`.
@@ -177,7 +185,7 @@ mod tests {
 
     #[test]
     fn struct_schemas_are_inline_objects_with_field_docs() {
-        let schema = Value::Object(schema_of::<Point>());
+        let schema = Value::Object(schema_of::<Point>(Contract::Deserialize));
         assert_eq!(schema["type"], "object");
         assert_eq!(
             schema["properties"]["x"]["description"],
@@ -189,6 +197,25 @@ mod tests {
         assert!(schema.get("title").is_none(), "{text}");
         assert!(!text.contains("format"), "{text}");
         assert_eq!(schema["properties"]["y"]["properties"]["z"]["maximum"], 255);
+    }
+
+    #[derive(JsonSchema)]
+    #[allow(dead_code, reason = "only the schema is used")]
+    struct Sparse {
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        tags: Vec<String>,
+        #[serde(default)]
+        count: u32,
+    }
+
+    #[test]
+    fn arguments_and_results_follow_their_serde_direction() {
+        let arguments = Value::Object(schema_of::<Sparse>(Contract::Deserialize));
+        assert_eq!(arguments.get("required"), None, "{arguments}");
+        let ResultShape::Object(result) = ResultShape::of::<Sparse>() else {
+            panic!("a struct is an object");
+        };
+        assert_eq!(result["required"], json!(["count"]), "{result}");
     }
 
     #[test]

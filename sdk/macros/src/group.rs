@@ -51,14 +51,39 @@ impl GroupArgs {
     }
 }
 
-pub fn expand(args: TokenStream, item: TokenStream) -> syn::Result<TokenStream> {
+pub fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
+    let mut module: ItemMod = match syn::parse2(item.clone()) {
+        Ok(module) => module,
+        Err(err) => {
+            let err = syn::Error::new(
+                err.span(),
+                "#[group] goes on an inline module: `#[group(name = \"...\")] mod name { ... }`",
+            )
+            .into_compile_error();
+            return quote!(#err #item);
+        }
+    };
+    match expand_module(args, &mut module) {
+        Ok(tokens) => tokens,
+        Err(err) => {
+            // Keep the module (minus the attributes that failed) so that the
+            // rest of the crate still resolves its items: only the real
+            // errors show.
+            if let Some((_, items)) = &mut module.content {
+                for item in items {
+                    if let Some(attrs) = item_attrs(item) {
+                        attrs.retain(|attr| !is_operation_attr(attr));
+                    }
+                }
+            }
+            let err = err.into_compile_error();
+            quote!(#module #err)
+        }
+    }
+}
+
+fn expand_module(args: TokenStream, module: &mut ItemMod) -> syn::Result<TokenStream> {
     let args = GroupArgs::parse(args)?;
-    let mut module: ItemMod = syn::parse2(item).map_err(|err| {
-        syn::Error::new(
-            err.span(),
-            "#[group] goes on an inline module: `#[group(name = \"...\")] mod name { ... }`",
-        )
-    })?;
     let Some(name) = &args.name else {
         return Err(syn::Error::new(
             Span::call_site(),
@@ -68,12 +93,13 @@ pub fn expand(args: TokenStream, item: TokenStream) -> syn::Result<TokenStream> 
     check_name(&name.value(), name.span(), "group")?;
     let Some((_, items)) = &mut module.content else {
         return Err(syn::Error::new_spanned(
-            &module,
+            &*module,
             "#[group] needs the module's items inline: write `mod name { ... }`, not `mod name;`",
         ));
     };
 
     let krate = &args.krate;
+    // First, so that the derives compile even when an operation is wrong.
     add_crate_paths(items, &krate.to_token_stream().to_string().replace(' ', ""));
     let operations = take_operations(items)?;
     check_unique(&operations)?;
@@ -135,7 +161,7 @@ pub fn expand(args: TokenStream, item: TokenStream) -> syn::Result<TokenStream> 
     ];
     items.extend(operations.iter().map(|op| Item::Verbatim(op.glue(krate))));
     items.extend(generated);
-    Ok(module.into_token_stream())
+    Ok(module.to_token_stream())
 }
 
 /// Remove the `#[operation]` attributes and describe the functions that had

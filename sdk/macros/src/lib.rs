@@ -12,9 +12,7 @@ use proc_macro::TokenStream;
 /// `toolhost_sdk::group` for the full documentation.
 #[proc_macro_attribute]
 pub fn group(args: TokenStream, item: TokenStream) -> TokenStream {
-    group::expand(args.into(), item.into())
-        .unwrap_or_else(syn::Error::into_compile_error)
-        .into()
+    group::expand(args.into(), item.into()).into()
 }
 
 /// Mark a function of a `#[group]` module as an operation. See

@@ -111,8 +111,8 @@ pub struct Operation {
 struct Returns {
     /// `R`, the value converted into the output.
     ok: Type,
-    /// For a `Result`, the span of the whole return type, to blame when `E`
-    /// does not convert.
+    /// For a `Result`, the span of its error type (or of the whole type), to
+    /// blame when the error does not convert into `ToolError`.
     fallible: Option<Span>,
 }
 
@@ -351,22 +351,27 @@ fn parse_return(ty: &Type) -> syn::Result<Returns> {
     if last.ident != "Result" {
         return plain();
     }
-    let ok = match &last.arguments {
-        PathArguments::AngleBracketed(args) => args.args.iter().find_map(|arg| match arg {
-            GenericArgument::Type(ok) => Some(ok.clone()),
-            _ => None,
-        }),
-        _ => None,
+    let types: Vec<&Type> = match &last.arguments {
+        PathArguments::AngleBracketed(args) => args
+            .args
+            .iter()
+            .filter_map(|arg| match arg {
+                GenericArgument::Type(ty) => Some(ty),
+                _ => None,
+            })
+            .collect(),
+        _ => Vec::new(),
     };
-    match ok {
-        Some(ok) => Ok(Returns {
-            ok,
-            fallible: Some(ty.span()),
-        }),
-        None => Err(syn::Error::new(
+    match types.as_slice() {
+        [] => Err(syn::Error::new(
             ty.span(),
             "write the success type: `Result<T, ToolError>`",
         )),
+        [ok, rest @ ..] => Ok(Returns {
+            ok: (*ok).clone(),
+            // Point at the error type when it is written out.
+            fallible: Some(rest.first().map_or_else(|| ty.span(), |err| err.span())),
+        }),
     }
 }
 
