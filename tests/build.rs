@@ -69,9 +69,10 @@ fn main() {
                     built.keys()
                 )
             });
+            let crate_dir = workspace.strip_prefix(root).unwrap().join(target);
             consts.push_str(&format!(
-                "/// `{}`\npub const {name}: &str = {:?};\n",
-                path.display(),
+                "/// The component built from `{}`.\npub const {name}: &str = {:?};\n",
+                crate_dir.display(),
                 path.display().to_string()
             ));
         }

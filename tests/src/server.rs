@@ -123,11 +123,11 @@ impl Server {
                 tokio::time::sleep(Duration::from_millis(50)).await;
             }
         };
-        match tokio::time::timeout(crate::LIMIT, wait).await {
+        match tokio::time::timeout(crate::LOAD_LIMIT, wait).await {
             Ok(tools) => tools,
             Err(_) => panic!(
                 "tools {names:?} not published within {:?}\nstderr:\n{}",
-                crate::LIMIT,
+                crate::LOAD_LIMIT,
                 self.stderr()
             ),
         }
@@ -181,7 +181,8 @@ impl Server {
         strip_ansi(&String::from_utf8_lossy(&self.stderr.lock().unwrap()))
     }
 
-    /// Waits until a line of stderr satisfies `wanted`; returns that line.
+    /// Waits (up to [`crate::LOAD_LIMIT`]: log lines about loading come after
+    /// compilation) until a line of stderr satisfies `wanted`; returns it.
     pub async fn wait_for_log_line(&self, wanted: impl Fn(&str) -> bool) -> String {
         let wait = async {
             loop {
@@ -191,11 +192,11 @@ impl Server {
                 tokio::time::sleep(Duration::from_millis(50)).await;
             }
         };
-        match tokio::time::timeout(crate::LIMIT, wait).await {
+        match tokio::time::timeout(crate::LOAD_LIMIT, wait).await {
             Ok(line) => line,
             Err(_) => panic!(
                 "no such line on stderr within {:?}; stderr:\n{}",
-                crate::LIMIT,
+                crate::LOAD_LIMIT,
                 self.stderr()
             ),
         }

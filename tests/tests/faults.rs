@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use futures::future::join_all;
 use serde_json::json;
-use toolhost_tests::{MISBEHAVE, PluginDir, RAW, Server, text};
+use toolhost_tests::{MATH, MISBEHAVE, PluginDir, RAW, Server, text};
 
 /// A plugin directory with `misbehave` (and `raw`) and the given config.
 fn misbehave_dir(config: &str) -> PluginDir {
@@ -296,7 +296,9 @@ async fn assert_raw_still_serves(server: &Server) {
 #[tokio::test]
 async fn spinning_calls_do_not_starve_other_calls() {
     let dir = misbehave_dir("[groups.misbehave]\nfuel = 1000000000000000\ntimeout = \"5s\"\n");
+    dir.add(MATH);
     let server = start(&dir).await;
+    server.wait_for_tools(&["math_add"]).await;
 
     let spin = || async {
         let error = server.call_err("misbehave_spin", json!({})).await;
@@ -306,8 +308,8 @@ async fn spinning_calls_do_not_starve_other_calls() {
     let quick = async {
         // Give the spinners a head start so that they occupy the executor.
         tokio::time::sleep(std::time::Duration::from_millis(300)).await;
-        let result = server.call_ok("raw_greet", json!({ "name": "Ada" })).await;
-        assert_eq!(text(&result), "hello, Ada");
+        let result = server.call_ok("math_add", json!({ "a": 2, "b": 2 })).await;
+        assert_eq!(text(&result), "4.0");
         Instant::now()
     };
     let (first, second, quick) = tokio::join!(spin(), spin(), quick);
