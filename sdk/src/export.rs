@@ -130,6 +130,14 @@ pub fn call(
 pub fn check_group(group: &GroupDef) -> Vec<String> {
     let mut problems = Vec::new();
     for operation in group.operations {
+        if let Some(output) = (operation.output_schema)()
+            && output.get("type") != Some(&Value::from("object"))
+        {
+            problems.push(format!(
+                "operation `{}`: its output schema must be an object; the schema is {output}",
+                operation.name
+            ));
+        }
         let input = (operation.input_schema)();
         if input.get("type") != Some(&Value::from("object")) {
             problems.push(format!(

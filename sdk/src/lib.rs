@@ -127,6 +127,8 @@
 //!
 //! One crate holds one group: the component exports one `group` interface.
 
+#![warn(missing_docs)]
+
 mod context;
 mod error;
 mod export;
