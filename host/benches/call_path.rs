@@ -28,8 +28,7 @@ use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 const ARGS: &str = r#"{"a":1.5,"b":2.5}"#;
 
 fn math_wasm() -> PathBuf {
-    let dir = toolhost::load::bundled_plugins().expect("the example plugins must build");
-    dir.join("math.wasm")
+    PathBuf::from(toolhost_tests::MATH)
 }
 
 /// The least state a service group can run with.

@@ -455,15 +455,16 @@ impl<'de> Deserialize<'de> for ByteSize {
 impl fmt::Display for ByteSize {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let n = self.0;
-        if n >= GIB && n % GIB == 0 {
-            write!(f, "{}GiB", n / GIB)
-        } else if n >= MIB && n % MIB == 0 {
-            write!(f, "{}MiB", n / MIB)
-        } else if n >= KIB && n % KIB == 0 {
-            write!(f, "{}KiB", n / KIB)
-        } else {
-            write!(f, "{n} bytes")
+        for (unit, size) in [("GiB", GIB), ("MiB", MIB), ("KiB", KIB)] {
+            if n >= size {
+                return if n % size == 0 {
+                    write!(f, "{}{unit}", n / size)
+                } else {
+                    write!(f, "{:.1}{unit}", n as f64 / size as f64)
+                };
+            }
         }
+        write!(f, "{n} bytes")
     }
 }
 
@@ -497,6 +498,8 @@ mod tests {
         );
         assert!("soon".parse::<HumanDuration>().is_err());
         assert_eq!(ByteSize(64 * MIB).to_string(), "64MiB");
+        assert_eq!(ByteSize(1_000_000_000).to_string(), "953.7MiB");
+        assert_eq!(ByteSize(100).to_string(), "100 bytes");
         assert_eq!(format_duration(Duration::from_millis(1500)), "1500ms");
     }
 

@@ -1,0 +1,105 @@
+//! Latency of a good tool while two plugins spin on this machine's cores.
+//!
+//! Two `misbehave_spin` calls run an endless loop until their deadline
+//! (restarted as soon as they end), while `math_add` is called in a loop.
+//! Prints p50/p99 of `math_add` with and without the spinners, and their
+//! ratio. The spinners yield to the executor at every epoch tick, so the
+//! good calls should stay within a tick or two of the baseline.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use tokio_util::sync::CancellationToken;
+use toolhost::catalog::{Catalog, Naming};
+use toolhost::config::{Config, LimitOverrides};
+use toolhost::runtime::Runtime;
+
+const CALLS: usize = 400;
+
+async fn latencies(catalog: &Catalog) -> Vec<Duration> {
+    let args: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_str(r#"{"a":1,"b":2}"#).unwrap();
+    let mut out = Vec::with_capacity(CALLS);
+    for _ in 0..CALLS {
+        let start = Instant::now();
+        let tool = catalog.snapshot().tools.get("math_add").cloned().unwrap();
+        let outcome = tool
+            .call(args.clone(), None, CancellationToken::new())
+            .await;
+        assert!(
+            matches!(outcome, toolhost::catalog::CallOutcome::Done { .. }),
+            "{outcome:?}"
+        );
+        out.push(start.elapsed());
+    }
+    out.sort();
+    out
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
+}
+
+fn main() {
+    if std::env::args().any(|a| a == "--list") {
+        return; // `cargo bench -- --list` and test discovery
+    }
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let config: Config =
+            toml::from_str("[groups.misbehave]\nfuel = 100000000000000\ntimeout = \"2s\"\n")
+                .unwrap();
+        let runtime = Runtime::new(config, LimitOverrides::default()).unwrap();
+        let catalog = Arc::new(Catalog::new(Naming {
+            separator: "_".into(),
+            strict: true,
+        }));
+        for path in [toolhost_tests::MATH, toolhost_tests::MISBEHAVE] {
+            catalog
+                .insert(runtime.load(path.as_ref()).await.unwrap())
+                .unwrap();
+        }
+        catalog.mark_ready();
+
+        let baseline = latencies(&catalog).await;
+
+        let stop = Arc::new(AtomicBool::new(false));
+        let spinners: Vec<_> = (0..2)
+            .map(|_| {
+                let (catalog, stop) = (catalog.clone(), stop.clone());
+                tokio::spawn(async move {
+                    while !stop.load(Ordering::Relaxed) {
+                        let tool = catalog
+                            .snapshot()
+                            .tools
+                            .get("misbehave_spin")
+                            .cloned()
+                            .unwrap();
+                        tool.call(Default::default(), None, CancellationToken::new())
+                            .await;
+                    }
+                })
+            })
+            .collect();
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let loaded = latencies(&catalog).await;
+        stop.store(true, Ordering::Relaxed);
+        for spinner in spinners {
+            spinner.abort();
+        }
+
+        let (b50, b99) = (percentile(&baseline, 0.5), percentile(&baseline, 0.99));
+        let (l50, l99) = (percentile(&loaded, 0.5), percentile(&loaded, 0.99));
+        println!("math_add alone:            p50 {b50:>10.2?}  p99 {b99:>10.2?}");
+        println!("math_add with 2 spinners:  p50 {l50:>10.2?}  p99 {l99:>10.2?}");
+        println!(
+            "ratio (spinning / alone):  p50 {:.2}x  p99 {:.2}x",
+            l50.as_secs_f64() / b50.as_secs_f64(),
+            l99.as_secs_f64() / b99.as_secs_f64()
+        );
+    });
+}
