@@ -5,6 +5,11 @@
 //! (the consts [`MATH`], [`MISBEHAVE`], …) and talk to it over stdio with a
 //! real rmcp client ([`Server`]), asserting what an MCP client would see.
 //!
+//! Run them with `cargo test -p toolhost-tests`: `build.rs` builds the
+//! example and fixture plugins (release, wasm32-wasip2) and the first test
+//! builds the `toolhost` binary with the tests' own profile. Set
+//! `TOOLHOST_BIN` to test another build of the binary instead.
+//!
 //! Every wait on the server is bounded ([`LIMIT`] per request, [`LOAD_LIMIT`]
 //! for loading), so a host that hangs fails the test instead of stalling the
 //! suite.
