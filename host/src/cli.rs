@@ -176,11 +176,18 @@ async fn inspect(args: InspectArgs) -> anyhow::Result<ExitCode> {
         eprintln!("error: cannot serve {}: {}", e.path.display(), e.reason);
         return Ok(ExitCode::FAILURE);
     }
-    print_inspection(&catalog, &args.file, args.json)?;
+    match print_inspection(&catalog, &args.file, args.json) {
+        Err(e)
+            if e.downcast_ref::<std::io::Error>()
+                .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe) => {}
+        other => other?,
+    }
     Ok(ExitCode::SUCCESS)
 }
 
 fn print_inspection(catalog: &Catalog, file: &Path, json: bool) -> anyhow::Result<()> {
+    use std::io::Write as _;
+    let mut out = std::io::stdout().lock();
     let snapshot = catalog.snapshot();
     let Some(group) = snapshot.groups.values().next() else {
         return Ok(());
@@ -201,37 +208,47 @@ fn print_inspection(catalog: &Catalog, file: &Path, json: bool) -> anyhow::Resul
             },
             "tools": tools,
         });
-        println!("{}", serde_json::to_string_pretty(&value)?);
+        writeln!(out, "{}", serde_json::to_string_pretty(&value)?)?;
         return Ok(());
     }
-    println!(
+    writeln!(
+        out,
         "group {} {} ({})",
         group.info.name,
         group.info.version,
         file.display()
-    );
-    println!("  {}", group.info.description.trim().replace('\n', "\n  "));
+    )?;
+    writeln!(
+        out,
+        "  {}",
+        group.info.description.trim().replace('\n', "\n  ")
+    )?;
     if let Some(instructions) = &group.info.instructions {
-        println!("  instructions: {}", instructions.trim());
+        writeln!(out, "  instructions: {}", instructions.trim())?;
     }
     for tool in &tools {
-        println!();
+        writeln!(out)?;
         match &tool.title {
-            Some(title) => println!("tool {} — {title}", tool.name),
-            None => println!("tool {}", tool.name),
-        }
+            Some(title) => writeln!(out, "tool {} — {title}", tool.name),
+            None => writeln!(out, "tool {}", tool.name),
+        }?;
         if let Some(description) = &tool.description {
-            println!("  {}", description.trim().replace('\n', "\n  "));
+            writeln!(out, "  {}", description.trim().replace('\n', "\n  "))?;
         }
         if let Some(annotations) = &tool.annotations {
-            println!("  annotations: {}", serde_json::to_string(annotations)?);
+            writeln!(
+                out,
+                "  annotations: {}",
+                serde_json::to_string(annotations)?
+            )?;
         }
-        println!(
+        writeln!(
+            out,
             "  input schema: {}",
             serde_json::to_string(&tool.input_schema)?
-        );
+        )?;
         if let Some(schema) = &tool.output_schema {
-            println!("  output schema: {}", serde_json::to_string(schema)?);
+            writeln!(out, "  output schema: {}", serde_json::to_string(schema)?)?;
         }
     }
     Ok(())

@@ -27,12 +27,24 @@ pub struct Fault {
 pub enum FaultKind {
     OutOfFuel,
     Timeout,
-    OutOfMemory { requested: u64 },
+    OutOfMemory {
+        requested: u64,
+    },
     StackOverflow,
-    Panic { message: String },
-    Trap { trap: String, stderr: String },
-    InvalidOutput { reason: String },
-    OutputTooLarge { size: u64 },
+    Panic {
+        message: String,
+    },
+    Trap {
+        trap: String,
+        stderr: String,
+    },
+    InvalidOutput {
+        reason: String,
+    },
+    /// `size` is unknown when the copy was refused before it happened.
+    OutputTooLarge {
+        size: Option<u64>,
+    },
     Cancelled,
     Instantiate(String),
     ShuttingDown,
@@ -113,9 +125,10 @@ impl FaultKind {
                 format!("plugin `{group}` returned invalid output: {reason}")
             }
             FaultKind::OutputTooLarge { size } => format!(
-                "plugin `{group}` returned output too large: {} bytes, over the limit of {} \
+                "plugin `{group}` returned output too large: {}over the limit of {} \
                  (limit: groups.{group}.max_output); ask for less, e.g. a narrower query",
-                size,
+                size.map(|n| format!("{}, ", ByteSize(n)))
+                    .unwrap_or_default(),
                 ByteSize(limits.max_output)
             ),
             FaultKind::Cancelled => format!("call to plugin `{group}` was cancelled"),
@@ -139,6 +152,10 @@ impl std::error::Error for Fault {}
 /// Turns a wasmtime error from a call into what happened.
 pub fn classify(error: &wasmtime::Error, state: &CallState, limits: &Limits) -> FaultKind {
     let stderr = state.stderr.text();
+    if format!("{error:#}").contains("too much data is being copied between the host and the guest")
+    {
+        return FaultKind::OutputTooLarge { size: None };
+    }
     if let Some(trap) = error.downcast_ref::<Trap>() {
         match trap {
             Trap::OutOfFuel => return FaultKind::OutOfFuel,
@@ -194,7 +211,7 @@ pub fn check_output(output: &Output, limits: &Limits) -> Result<(), FaultKind> {
         } as u64;
     }
     if size > limits.max_output {
-        return Err(FaultKind::OutputTooLarge { size });
+        return Err(FaultKind::OutputTooLarge { size: Some(size) });
     }
     if let Some(structured) = &output.structured
         && let Err(e) = serde_json::from_str::<serde::de::IgnoredAny>(structured)

@@ -246,6 +246,13 @@ fn new_store(engine: &Engine, state: CallState) -> anyhow::Result<Store<CallStat
     Ok(store)
 }
 
+/// Hostcall fuel for `limits`: the result may be `max_output` bytes, plus
+/// room for the strings and lists around it.
+fn hostcall_fuel(limits: &Limits) -> usize {
+    usize::try_from(limits.max_output.saturating_mul(2).saturating_add(1 << 20))
+        .unwrap_or(usize::MAX)
+}
+
 /// A loaded group, ready to serve calls. Immutable: a reload builds a new
 /// one, and calls in flight keep the one they started with.
 pub struct Group {
@@ -364,6 +371,10 @@ impl Group {
         store
             .set_fuel(self.policy.limits.fuel)
             .map_err(|e| self.fault(FaultKind::Host(format!("{e:#}"))))?;
+        // Bounds the bytes the guest can hand the host in one call (its
+        // result included) before they are copied: an oversized result is
+        // refused without the host allocating it.
+        store.set_hostcall_fuel(hostcall_fuel(&self.policy.limits));
         Ok(store)
     }
 
@@ -382,9 +393,13 @@ impl Group {
             .call_call(&mut *store, operation, arguments);
         let outcome = tokio::select! {
             outcome = tokio::time::timeout(limits.timeout + DEADLINE_GRACE, call) => outcome,
-            () = cancel.cancelled() => return Err(self.fault(FaultKind::Cancelled)),
+            () = cancel.cancelled() => {
+                store.data_mut().end_call();
+                return Err(self.fault(FaultKind::Cancelled));
+            }
         };
         let fuel_used = limits.fuel.saturating_sub(store.get_fuel().unwrap_or(0));
+        store.data_mut().end_call();
         let state = store.data();
         state.log_captured_output();
         match outcome {

@@ -103,6 +103,13 @@ impl CallState {
         self.stderr.clear();
     }
 
+    /// Drops what belongs to the finished call: a kept instance must not
+    /// hold the call's event sink open (its receiver waits for the end).
+    pub fn end_call(&mut self) {
+        self.events = None;
+        self.cancel = CancellationToken::new();
+    }
+
     /// Sends what the guest printed to the host log (stderr), never to
     /// stdout.
     pub fn log_captured_output(&self) {
