@@ -278,8 +278,8 @@ pub mod prelude {
 #[doc(hidden)]
 pub mod __private {
     pub use crate::export::{
-        Group, GroupDef, OperationDef, call, check_group, input_schema, no_input_schema,
-        parse_arguments,
+        ConvertAny, ConvertObject, Group, GroupDef, ObjectOutput, OperationDef, Returned,
+        assert_object_output, call, check_group, input_schema, no_input_schema, parse_arguments,
     };
 
     /// Guest bindings of the WIT world, generated from `wit/` at the root of

@@ -297,26 +297,37 @@ impl<T: Serialize + JsonSchema> IntoOutput for T {
     }
 
     fn into_output(self) -> Result<ToolOutput, ToolError> {
-        let shape = ResultShape::of::<T>();
-        if shape == ResultShape::Nothing {
-            return Ok(ToolOutput::new());
+        let value = to_json(&self)?;
+        // A value that is neither an object nor null cannot match an object
+        // or a null schema, so it is wrapped without generating the schema,
+        // which costs tens of microseconds for a struct (every call, since
+        // the host starts each call in a fresh instance).
+        if matches!(value, Value::Object(_) | Value::Null) {
+            match ResultShape::of::<T>() {
+                ResultShape::Nothing => return Ok(ToolOutput::new()),
+                ResultShape::Object(_) => return Ok(ToolOutput::new().with_structured(value)),
+                ResultShape::Wrapped(_) => {}
+            }
         }
-        let value = serde_json::to_value(&self).map_err(|err| {
-            ToolError::failed(format!("the result could not be converted to JSON: {err}"))
-        })?;
-        Ok(match shape {
-            ResultShape::Nothing | ResultShape::Object(_) => {
-                ToolOutput::new().with_structured(value)
-            }
-            ResultShape::Wrapped(_) => {
-                let text = match &value {
-                    Value::String(text) => text.clone(),
-                    other => other.to_string(),
-                };
-                ToolOutput::text(text).with_structured(json!({ "result": value }))
-            }
-        })
+        Ok(wrapped(value))
     }
+}
+
+/// The JSON form of a result.
+pub(crate) fn to_json<T: Serialize + ?Sized>(value: &T) -> Result<Value, ToolError> {
+    serde_json::to_value(value).map_err(|err| {
+        ToolError::failed(format!("the result could not be converted to JSON: {err}"))
+    })
+}
+
+/// `{"result": value}`, with the value as text content: a string as is,
+/// anything else as JSON.
+fn wrapped(value: Value) -> ToolOutput {
+    let text = match &value {
+        Value::String(text) => text.clone(),
+        other => other.to_string(),
+    };
+    ToolOutput::text(text).with_structured(json!({ "result": value }))
 }
 
 impl IntoOutput for ToolOutput {

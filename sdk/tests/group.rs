@@ -168,3 +168,21 @@ fn failures_have_the_kind_a_model_can_act_on() {
         "group `calc` has no operation `multiply`; it has: divide, div-rem, greeting, noop, parse"
     );
 }
+
+#[test]
+// The borrow selects the conversion, as in the code `#[group]` generates.
+#[allow(clippy::needless_borrow)]
+fn struct_results_skip_schema_generation_with_the_same_output() {
+    fn marked_as_object<T: __private::ObjectOutput>() {}
+    marked_as_object::<calc::Both>();
+
+    use __private::{ConvertAny as _, ConvertObject as _};
+    let both = || calc::Both {
+        quotient: 3.0,
+        remainder: 1.0,
+    };
+    let fast = (&__private::Returned::new(both())).convert().unwrap();
+    assert_eq!(fast, both().into_output().unwrap());
+    let general = (&__private::Returned::new(0.5_f64)).convert().unwrap();
+    assert_eq!(general, 0.5_f64.into_output().unwrap());
+}

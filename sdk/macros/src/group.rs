@@ -1,11 +1,11 @@
 //! `#[group]`: turn an inline module of `#[operation]` functions into the
 //! exported component interface.
 
-use proc_macro2::{Span, TokenStream};
+use proc_macro2::{Span, TokenStream, TokenTree};
 use quote::{ToTokens, quote};
 use syn::parse::Parser;
 use syn::punctuated::Punctuated;
-use syn::{Attribute, Item, ItemMod, LitStr, Path, Token};
+use syn::{Attribute, Fields, Ident, Item, ItemMod, LitStr, Path, Token, Visibility};
 
 use crate::docs::doc_expr;
 use crate::operation::{Operation, OperationArgs, check_name, is_operation_attr};
@@ -100,7 +100,8 @@ fn expand_module(args: TokenStream, module: &mut ItemMod) -> syn::Result<TokenSt
 
     let krate = &args.krate;
     // First, so that the derives compile even when an operation is wrong.
-    add_crate_paths(items, &krate.to_token_stream().to_string().replace(' ', ""));
+    let mut object_outputs = Vec::new();
+    prepare_types(items, krate, &[], &mut object_outputs);
     let operations = take_operations(items)?;
     check_unique(&operations)?;
 
@@ -156,6 +157,7 @@ fn expand_module(args: TokenStream, module: &mut ItemMod) -> syn::Result<TokenSt
             fn toolhost_group_contract() {
                 let problems = #krate::__private::check_group(&__TOOLHOST_GROUP);
                 assert!(problems.is_empty(), "{}", problems.join("\n"));
+                #(#krate::__private::assert_object_output::<#object_outputs>();)*
             }
         },
     ];
@@ -224,16 +226,32 @@ fn check_unique(operations: &[Operation]) -> syn::Result<()> {
     Ok(())
 }
 
-/// Make serde and schemars derives on the group's types use the crates the
-/// SDK re-exports, so that plugins need not depend on them.
-fn add_crate_paths(items: &mut [Item], krate: &str) {
-    for item in items {
+/// Prepare the types of the group module (and its inline submodules):
+///
+/// - point their serde and schemars derives at the crates the SDK
+///   re-exports, so that plugins need not depend on them;
+/// - mark the structs that certainly serialize as JSON objects
+///   `ObjectOutput`, so that returning one skips generating its schema on
+///   every call. Their paths, relative to the group module, go to `marked`
+///   for the contract test to check.
+fn prepare_types(
+    items: &mut Vec<Item>,
+    krate: &Path,
+    prefix: &[Ident],
+    marked: &mut Vec<TokenStream>,
+) {
+    let krate_text = krate.to_token_stream().to_string().replace(' ', "");
+    let mut markers: Vec<Item> = Vec::new();
+    for item in items.iter_mut() {
         if let Item::Mod(ItemMod {
+            ident,
             content: Some((_, nested)),
             ..
         }) = item
         {
-            add_crate_paths(nested, krate);
+            let mut path = prefix.to_vec();
+            path.push(ident.clone());
+            prepare_types(nested, krate, &path, marked);
             continue;
         }
         if !matches!(item, Item::Struct(_) | Item::Enum(_) | Item::Union(_)) {
@@ -245,14 +263,46 @@ fn add_crate_paths(items: &mut [Item], krate: &str) {
         let derived = derived_names(attrs);
         let derives = |name: &str| derived.iter().any(|derived| derived == name);
         if (derives("Serialize") || derives("Deserialize")) && !sets_crate(attrs, "serde") {
-            let path = format!("{krate}::serde");
+            let path = format!("{krate_text}::serde");
             attrs.push(syn::parse_quote!(#[serde(crate = #path)]));
         }
         if derives("JsonSchema") && !sets_crate(attrs, "schemars") {
-            let path = format!("{krate}::schemars");
+            let path = format!("{krate_text}::schemars");
             attrs.push(syn::parse_quote!(#[schemars(crate = #path)]));
         }
+        if let Item::Struct(item) = item {
+            let nameable = prefix.is_empty() || !matches!(item.vis, Visibility::Inherited);
+            if nameable
+                && derives("Serialize")
+                && derives("JsonSchema")
+                && matches!(item.fields, Fields::Named(_))
+                && item.generics.params.is_empty()
+                && !reshapes_itself(&item.attrs)
+            {
+                let ident = &item.ident;
+                markers.push(syn::parse_quote! {
+                    impl #krate::__private::ObjectOutput for #ident {}
+                });
+                marked.push(quote!(#(#prefix::)* #ident));
+            }
+        }
     }
+    items.extend(markers);
+}
+
+/// Whether serde or schemars attributes make a struct serialize or describe
+/// itself as something else than its fields (`transparent`, `into`,
+/// `remote`).
+fn reshapes_itself(attrs: &[Attribute]) -> bool {
+    attrs.iter().any(|attr| {
+        (attr.path().is_ident("serde") || attr.path().is_ident("schemars"))
+            && attr.meta.require_list().is_ok_and(|list| {
+                list.tokens.clone().into_iter().any(|token| {
+                    matches!(token, TokenTree::Ident(ident)
+                        if ident == "transparent" || ident == "into" || ident == "remote")
+                })
+            })
+    })
 }
 
 /// The last segments of every path in `#[derive(...)]` attributes.

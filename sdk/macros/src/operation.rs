@@ -200,7 +200,13 @@ impl Operation {
             Some(span) => quote_spanned!(span=> #call?),
         };
         let ok = &self.returns.ok;
-        let convert = quote_spanned!(ok.span()=> <#ok as #krate::IntoOutput>::into_output(value));
+        // `ConvertObject` when `#ok` is a struct `#[group]` marked as an
+        // object (no schema generation per call), `IntoOutput` otherwise.
+        let convert = quote_spanned! {ok.span()=>
+            #[allow(unused_imports)]
+            use #krate::__private::{ConvertAny as _, ConvertObject as _};
+            (&#krate::__private::Returned::<#ok>::new(value)).convert()
+        };
         quote! {
             #[doc(hidden)]
             #[allow(unused_variables, clippy::needless_question_mark)]
