@@ -1,18 +1,13 @@
 //! The glue `#[group]` expands to: a static description of the group, and
 //! the implementation of the exported WIT interface over it. Not public API.
 
-use std::cell::Cell;
-
-use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use crate::__private::bindings::exports::toolhost::plugin::group as wit;
 use crate::__private::bindings::toolhost::plugin::types as t;
-use crate::output::to_json;
-use crate::schema::ResultShape;
 use crate::schema::{make_object_schema, no_arguments_schema, schema_of};
-use crate::{Content, Context, ErrorKind, IntoOutput, ResourceContents, ToolError, ToolOutput};
+use crate::{Content, Context, ErrorKind, ResourceContents, ToolError, ToolOutput};
 
 /// A group as `#[group]` describes it.
 #[derive(Debug)]
@@ -128,65 +123,6 @@ pub fn call(
         )));
     };
     (operation.call)(ctx, arguments)
-}
-
-/// Implemented by `#[group]` for the structs of the group module that
-/// certainly serialize as JSON objects with an object schema (named fields,
-/// derived `Serialize` and `JsonSchema`, nothing transparent), so that
-/// returning one skips generating its schema on every call.
-pub trait ObjectOutput {}
-
-/// A value an operation returned, converted by [`ConvertObject`] when its
-/// type is an [`ObjectOutput`] and by [`ConvertAny`] otherwise (autoref
-/// specialization: the generated code calls `(&Returned::new(value)).convert()`).
-pub struct Returned<T>(Cell<Option<T>>);
-
-impl<T> Returned<T> {
-    /// Wrap a returned value.
-    pub fn new(value: T) -> Self {
-        Returned(Cell::new(Some(value)))
-    }
-
-    fn take(&self) -> T {
-        self.0.take().expect("a returned value is converted once")
-    }
-}
-
-/// The fast conversion of [`ObjectOutput`] values: their JSON is the
-/// structured result, as [`IntoOutput`] would make it.
-pub trait ConvertObject {
-    /// Convert the returned value.
-    fn convert(&self) -> Result<ToolOutput, ToolError>;
-}
-
-impl<T: ObjectOutput + Serialize> ConvertObject for Returned<T> {
-    fn convert(&self) -> Result<ToolOutput, ToolError> {
-        Ok(ToolOutput::new().with_structured(to_json(&self.take())?))
-    }
-}
-
-/// The conversion of every other value: [`IntoOutput`].
-pub trait ConvertAny {
-    /// Convert the returned value.
-    fn convert(&self) -> Result<ToolOutput, ToolError>;
-}
-
-impl<T: IntoOutput> ConvertAny for &Returned<T> {
-    fn convert(&self) -> Result<ToolOutput, ToolError> {
-        self.take().into_output()
-    }
-}
-
-/// Fails (in the test `#[group]` generates) when `T` was marked
-/// [`ObjectOutput`] but its schema is not an object.
-pub fn assert_object_output<T: ObjectOutput + schemars::JsonSchema>() {
-    let shape = ResultShape::of::<T>();
-    assert!(
-        matches!(shape, ResultShape::Object(_)),
-        "`{}` was taken for an object but its schema is {:?}",
-        std::any::type_name::<T>(),
-        shape.output_schema()
-    );
 }
 
 /// Problems with a group that the host would refuse at load time; the test

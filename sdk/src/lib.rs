@@ -81,7 +81,8 @@
 //!   Operations without arguments take `{"type":"object","properties":{}}`.
 //! - **Results**: see [`IntoOutput`]: any `Serialize + JsonSchema` type
 //!   (with an output schema; non-objects are wrapped as `{"result": ...}`),
-//!   or [`ToolOutput`] / [`Content`] for text, images, audio and resources.
+//!   or [`ToolOutput`] / [`Content`] / `Vec<Content>` for text, images, audio
+//!   and resources.
 //! - **Errors**: return [`ToolError`]; its [kind](ErrorKind) tells the model
 //!   whether to fix its arguments, look elsewhere or retry. Arguments that do
 //!   not parse are `invalid-arguments`; an unknown operation is `not-found`.
@@ -133,6 +134,7 @@ mod context;
 mod error;
 mod export;
 mod output;
+mod returned;
 mod schema;
 
 pub use context::{Context, Level};
@@ -225,9 +227,11 @@ pub use toolhost_sdk_macros::group;
 ///
 /// - `fn(ctx: &Context, args: T)`, `fn(args: T)`, `fn(ctx: &Context)`, `fn()`,
 ///   where `T: Deserialize + JsonSchema` is a struct (the arguments object);
-/// - returning `R` or `Result<R, E>` where `R: IntoOutput` (see
-///   [`IntoOutput`]) and `ToolError: From<E>` (so `Result<R, ToolError>`, or
-///   `std::io::Result<R>`, ...). A `Result` is recognized by its name.
+/// - returning `R` or `Result<R, E>` where `R` is `IntoOutput` (see
+///   [`IntoOutput`]: any `Serialize + JsonSchema` type, [`ToolOutput`],
+///   [`Content`]) or `Vec<Content>`, and `ToolError: From<E>` (so
+///   `Result<R, ToolError>`, or `std::io::Result<R>`, ...). A `Result` is
+///   recognized by its name; no return type means `()`, an empty result.
 ///
 /// Operation names must be unique within the group.
 #[doc(inline)]
@@ -278,8 +282,11 @@ pub mod prelude {
 #[doc(hidden)]
 pub mod __private {
     pub use crate::export::{
-        ConvertAny, ConvertObject, Group, GroupDef, ObjectOutput, OperationDef, Returned,
-        assert_object_output, call, check_group, input_schema, no_input_schema, parse_arguments,
+        Group, GroupDef, OperationDef, call, check_group, input_schema, no_input_schema,
+        parse_arguments,
+    };
+    pub use crate::returned::{
+        AnyOutput, ObjectOutput, Returned, SpecialOutput, assert_object_output,
     };
 
     /// Guest bindings of the WIT world, generated from `wit/` at the root of

@@ -273,8 +273,10 @@ impl From<Vec<Content>> for ToolOutput {
 ///   the text copy. `()` (and any type whose schema is `null`) returns an
 ///   empty result with no schema;
 /// - [`ToolOutput`] and [`Content`]: unstructured content, no output schema.
-///   (`Vec<Content>` cannot implement this trait next to the blanket
-///   implementation; return `ToolOutput::from(vec)` instead.)
+///
+/// Operations may also return `Vec<Content>` (unstructured, no schema):
+/// `#[group]` converts it, although it cannot implement this trait beside
+/// the blanket implementation (use `ToolOutput::from(vec)` elsewhere).
 ///
 /// ```
 /// use toolhost_sdk::{IntoOutput, serde_json::json};

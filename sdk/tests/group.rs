@@ -58,6 +58,12 @@ mod calc {
     #[operation]
     pub fn noop() {}
 
+    /// Two pieces of content.
+    #[operation]
+    pub fn parts() -> Vec<Content> {
+        vec![Content::text("a"), Content::text("b")]
+    }
+
     /// Parses a number the `?` way.
     #[operation]
     pub fn parse() -> Result<i32, ToolError> {
@@ -93,7 +99,10 @@ fn the_group_is_described_by_its_attribute_and_doc_comment() {
         "Arithmetic for the tests.\n\nSecond paragraph."
     );
     let names: Vec<&str> = group.operations.iter().map(|op| op.name).collect();
-    assert_eq!(names, ["divide", "div-rem", "greeting", "noop", "parse"]);
+    assert_eq!(
+        names,
+        ["divide", "div-rem", "greeting", "noop", "parts", "parse"]
+    );
 }
 
 #[test]
@@ -146,6 +155,11 @@ fn calls_run_the_function_and_shape_its_result() {
     assert_eq!(output.structured(), Some(&json!({ "result": "hi" })));
 
     assert_eq!(call("noop", json!({})).unwrap(), ToolOutput::new());
+
+    let output = call("parts", json!({})).unwrap();
+    assert_eq!(output.content(), &[Content::text("a"), Content::text("b")]);
+    assert_eq!(output.structured(), None);
+    assert_eq!((operation("parts").output_schema)(), None);
 }
 
 #[test]
@@ -165,7 +179,7 @@ fn failures_have_the_kind_a_model_can_act_on() {
     assert_eq!(err.kind(), ErrorKind::NotFound);
     assert_eq!(
         err.message(),
-        "group `calc` has no operation `multiply`; it has: divide, div-rem, greeting, noop, parse"
+        "group `calc` has no operation `multiply`; it has: divide, div-rem, greeting, noop, parts, parse"
     );
 }
 
@@ -176,7 +190,7 @@ fn struct_results_skip_schema_generation_with_the_same_output() {
     fn marked_as_object<T: __private::ObjectOutput>() {}
     marked_as_object::<calc::Both>();
 
-    use __private::{ConvertAny as _, ConvertObject as _};
+    use __private::{AnyOutput as _, SpecialOutput as _};
     let both = || calc::Both {
         quotient: 3.0,
         remainder: 1.0,

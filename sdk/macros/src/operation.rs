@@ -179,8 +179,13 @@ impl Operation {
         format_ident!("__toolhost_call_{}", self.function)
     }
 
-    /// The function that parses arguments, calls the operation and converts
-    /// its result.
+    /// The name of the generated function that gives its output schema.
+    fn schema_glue_name(&self) -> Ident {
+        format_ident!("__toolhost_output_schema_{}", self.function)
+    }
+
+    /// The functions that parse arguments, call the operation and convert
+    /// its result, and that give its output schema.
     pub fn glue(&self, krate: &Path) -> TokenStream {
         let glue = self.glue_name();
         let function = &self.function;
@@ -200,14 +205,23 @@ impl Operation {
             Some(span) => quote_spanned!(span=> #call?),
         };
         let ok = &self.returns.ok;
-        // `ConvertObject` when `#ok` is a struct `#[group]` marked as an
-        // object (no schema generation per call), `IntoOutput` otherwise.
         let convert = quote_spanned! {ok.span()=>
             #[allow(unused_imports)]
-            use #krate::__private::{ConvertAny as _, ConvertObject as _};
+            use #krate::__private::{AnyOutput as _, SpecialOutput as _};
             (&#krate::__private::Returned::<#ok>::new(value)).convert()
         };
+        let schema = quote_spanned! {ok.span()=>
+            (&#krate::__private::Returned::<#ok>::probe()).output_schema()
+        };
+        let schema_glue = self.schema_glue_name();
         quote! {
+            #[doc(hidden)]
+            fn #schema_glue() -> ::core::option::Option<#krate::serde_json::Value> {
+                #[allow(unused_imports)]
+                use #krate::__private::{AnyOutput as _, SpecialOutput as _};
+                #schema
+            }
+
             #[doc(hidden)]
             #[allow(unused_variables, clippy::needless_question_mark)]
             fn #glue(
@@ -237,8 +251,7 @@ impl Operation {
             Some(ty) => quote_spanned!(ty.span()=> #krate::__private::input_schema::<#ty>),
             None => quote!(#krate::__private::no_input_schema),
         };
-        let ok = &self.returns.ok;
-        let output_schema = quote_spanned!(ok.span()=> <#ok as #krate::IntoOutput>::output_schema);
+        let output_schema = self.schema_glue_name();
         let glue = self.glue_name();
         quote! {
             #krate::__private::OperationDef {
