@@ -35,8 +35,8 @@ wasmtime::component::bindgen!({
     exports: { default: async },
 });
 
-pub use exports::toolhost::plugin::group::{GroupInfo, Operation};
-pub use toolhost::plugin::types::{
+pub use self::exports::toolhost::plugin::group::{GroupInfo, Operation};
+pub use self::toolhost::plugin::types::{
     Annotations, Content, EmbeddedResource, Error as PluginError, ErrorKind, Level, Media, Output,
     ResourceContents,
 };
