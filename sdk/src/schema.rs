@@ -45,6 +45,12 @@ fn tidy(schema: &mut Map<String, Value>) {
     if let Value::Object(map) = root {
         *schema = map;
     }
+    order_root_keywords(schema);
+}
+
+/// Put `$schema`, `description` and `type` first (with the
+/// `preserve-order` feature; maps are sorted otherwise).
+fn order_root_keywords(schema: &mut Map<String, Value>) {
     let mut ordered = Map::new();
     for key in ["$schema", "description", "type"] {
         if let Some(value) = schema.remove(key) {
@@ -94,6 +100,7 @@ pub(crate) fn make_object_schema(schema: &mut Map<String, Value>) -> bool {
             });
             if all_objects {
                 schema.insert("type".into(), json!("object"));
+                order_root_keywords(schema);
             }
             all_objects
         }
