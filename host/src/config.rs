@@ -25,6 +25,32 @@ pub struct Config {
     /// Per-group overrides, keyed by the group's name.
     #[serde(default)]
     pub groups: BTreeMap<String, GroupSettings>,
+    /// The compile cache.
+    #[serde(default)]
+    pub cache: CacheConfig,
+}
+
+/// `[cache]`: compiled components kept on disk, so that a warm start maps
+/// them instead of compiling (see `runtime::cache`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CacheConfig {
+    /// Use the cache at all (default true).
+    #[serde(default = "default_true")]
+    pub enabled: bool,
+    /// Where (relative paths are relative to the working directory); default
+    /// `$XDG_CACHE_HOME/toolhost`, else `~/.cache/toolhost`.
+    #[serde(default)]
+    pub dir: Option<PathBuf>,
+}
+
+impl Default for CacheConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            dir: None,
+        }
+    }
 }
 
 /// `[server]`.

@@ -8,6 +8,7 @@
 //! in a pooling allocator; `instances = "reuse"` keeps one instance per
 //! group, discarded after any fault. This module knows nothing of MCP.
 
+pub mod cache;
 pub mod capture;
 mod fault;
 pub mod grants;
@@ -55,6 +56,7 @@ pub struct Runtime {
     calls: Arc<Semaphore>,
     config: Config,
     overrides: LimitOverrides,
+    cache: Option<cache::CompileCache>,
     _ticker: Ticker,
 }
 
@@ -83,12 +85,25 @@ impl Runtime {
             engines.insert(stack, Sandbox::new(stack, max_memory, max_calls)?);
         }
         let ticker = Ticker::start(engines.values().map(|s| s.engine.clone()).collect());
+        let cache = config
+            .cache
+            .enabled
+            .then(|| {
+                config
+                    .cache
+                    .dir
+                    .clone()
+                    .or_else(cache::CompileCache::default_dir)
+            })
+            .flatten()
+            .map(cache::CompileCache::new);
         Ok(Arc::new(Self {
             engines,
             default_stack,
             calls: Arc::new(Semaphore::new(max_calls as usize)),
             config,
             overrides,
+            cache,
             _ticker: ticker,
         }))
     }
@@ -96,6 +111,11 @@ impl Runtime {
     /// The configuration the runtime was built from.
     pub fn config(&self) -> &Config {
         &self.config
+    }
+
+    /// The compile cache, when enabled.
+    pub fn cache(&self) -> Option<&cache::CompileCache> {
+        self.cache.as_ref()
     }
 
     /// Loads one component file as a group: checks the bytes, compiles,
@@ -116,15 +136,17 @@ impl Runtime {
         let hash = blake3::hash(&bytes);
         let bytes = Arc::new(bytes);
         let default = &self.engines[&self.default_stack];
-        let pre = default.prepare(path, bytes.clone()).await?;
+        let cache = self.cache.as_ref();
+        let (pre, origin) = default.prepare(path, bytes.clone(), hash, cache).await?;
         let (info, operations) = describe(&pre, path).await?;
         let policy = self.config.policy(&info.name, &self.overrides);
         let pre = if policy.limits.stack == self.default_stack {
             pre
         } else {
             self.engines[&policy.limits.stack]
-                .prepare(path, bytes)
+                .prepare(path, bytes, hash, cache)
                 .await?
+                .0
         };
         let grants =
             grants::from_policy(&policy).map_err(|e| LoadError::new(path, format!("{:#}", e)))?;
@@ -132,6 +154,7 @@ impl Runtime {
             name: info.name.clone().into(),
             path: path.to_owned(),
             hash,
+            cached: origin == cache::Origin::Cached,
             info,
             operations,
             reused: (policy.instances == InstanceMode::Reuse).then(|| Mutex::new(None)),
@@ -174,22 +197,31 @@ impl Sandbox {
         Ok(Self { engine, linker })
     }
 
-    /// Compiles (off the async threads) and links a component.
+    /// Compiles (off the async threads, or maps from `cache`) and links a
+    /// component.
     async fn prepare(
         &self,
         path: &Path,
         bytes: Arc<Vec<u8>>,
-    ) -> Result<ServiceGroupPre<CallState>, LoadError> {
+        hash: blake3::Hash,
+        cache: Option<&cache::CompileCache>,
+    ) -> Result<(ServiceGroupPre<CallState>, cache::Origin), LoadError> {
         let engine = self.engine.clone();
-        let component = tokio::task::spawn_blocking(move || Component::new(&engine, &*bytes))
-            .await
-            .map_err(|e| LoadError::new(path, format!("compilation crashed: {e}")))?
-            .map_err(|e| LoadError::new(path, fault::describe_compile_error(&e)))?;
+        let cache = cache.cloned();
+        let (component, origin) = tokio::task::spawn_blocking(move || match cache {
+            Some(cache) => cache.load(&engine, &bytes, &hash),
+            None => Component::new(&engine, &*bytes).map(|c| (c, cache::Origin::Compiled)),
+        })
+        .await
+        .map_err(|e| LoadError::new(path, format!("compilation crashed: {e}")))?
+        .map_err(|e| LoadError::new(path, fault::describe_compile_error(&e)))?;
         let pre = self
             .linker
             .instantiate_pre(&component)
             .map_err(|e| LoadError::new(path, fault::describe_link_error(&e)))?;
-        ServiceGroupPre::new(pre).map_err(|e| LoadError::new(path, fault::describe_world_error(&e)))
+        let pre = ServiceGroupPre::new(pre)
+            .map_err(|e| LoadError::new(path, fault::describe_world_error(&e)))?;
+        Ok((pre, origin))
     }
 }
 
@@ -262,6 +294,8 @@ pub struct Group {
     pub path: PathBuf,
     /// Hash of the file's contents.
     pub hash: blake3::Hash,
+    /// Whether its compilation came from the compile cache.
+    pub cached: bool,
     /// What the group says about itself.
     pub info: GroupInfo,
     /// Its operations, as declared.
