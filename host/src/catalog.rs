@@ -9,15 +9,16 @@
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
 
 use globset::{Glob, GlobSet, GlobSetBuilder};
 use serde_json::{Map, Value};
-use tokio::sync::watch;
+use tokio::sync::{broadcast, watch};
 use tokio_util::sync::CancellationToken;
 
 use crate::config::ToolFilter;
-use crate::runtime::{Annotations, EventSink, Fault, Group, LoadError, Output, PluginError};
+use crate::runtime::{Annotations, EventSink, Fault, Group, Level, LoadError, Output, PluginError};
 
 /// A JSON object (schemas, arguments).
 pub type JsonObject = Map<String, Value>;
@@ -56,6 +57,17 @@ pub struct Catalog {
     naming: Naming,
     changes: watch::Sender<u64>,
     ready: watch::Sender<bool>,
+    notices: broadcast::Sender<Notice>,
+    /// A request stopped waiting for the initial load before it was done.
+    answered_early: AtomicBool,
+}
+
+/// A message from the host itself (not from a plugin) for every connected
+/// client, e.g. that a plugin failed to build or reload.
+#[derive(Debug, Clone)]
+pub struct Notice {
+    pub level: Level,
+    pub message: String,
 }
 
 /// How tool names are formed and checked.
@@ -91,12 +103,32 @@ impl Catalog {
             naming,
             changes: watch::channel(0).0,
             ready: watch::channel(false).0,
+            notices: broadcast::channel(64).0,
+            answered_early: AtomicBool::new(false),
         }
+    }
+
+    /// Sends `message` to every connected client as a log notification.
+    pub fn notify(&self, level: Level, message: impl Into<String>) {
+        let _ = self.notices.send(Notice {
+            level,
+            message: message.into(),
+        });
+    }
+
+    /// Receives what [`Catalog::notify`] sends from now on.
+    pub fn notices(&self) -> broadcast::Receiver<Notice> {
+        self.notices.subscribe()
     }
 
     /// Marks the initial load as done: requests waiting for it go on.
     pub fn mark_ready(&self) {
         self.ready.send_replace(true);
+        // A request that gave up waiting saw an incomplete list (e.g. while
+        // `toolhost dev` ran a long first build): tell clients to list again.
+        if self.answered_early.swap(false, Ordering::Relaxed) {
+            self.announce();
+        }
     }
 
     /// Whether the initial load is done.
@@ -109,7 +141,12 @@ impl Catalog {
     /// `tools/list` instead of an empty list.
     pub async fn wait_ready(&self, limit: std::time::Duration) {
         let mut ready = self.ready.subscribe();
-        let _ = tokio::time::timeout(limit, ready.wait_for(|ready| *ready)).await;
+        if tokio::time::timeout(limit, ready.wait_for(|ready| *ready))
+            .await
+            .is_err()
+        {
+            self.answered_early.store(true, Ordering::Relaxed);
+        }
     }
 
     /// What is served now.

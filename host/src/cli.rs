@@ -11,7 +11,8 @@ use rmcp::ServiceExt as _;
 use crate::catalog::{Catalog, Naming};
 use crate::config::{ByteSize, Config, HumanDuration, LimitOverrides};
 use crate::runtime::Runtime;
-use crate::{load, mcp};
+use crate::watch::Watch;
+use crate::{dev, load, mcp};
 
 /// Run WebAssembly plugins as MCP tools.
 #[derive(Debug, Parser)]
@@ -36,6 +37,18 @@ enum Command {
     Serve(ServeArgs),
     /// Print a component's group and tools without serving it.
     Inspect(InspectArgs),
+    /// Build plugin crates, serve them over stdio, and rebuild and reload
+    /// them on every save.
+    Dev(DevArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct DevArgs {
+    /// Plugin crate directories (default: the current directory). A
+    /// workspace directory builds every plugin crate in it.
+    crates: Vec<PathBuf>,
+    #[command(flatten)]
+    common: CommonArgs,
 }
 
 #[derive(Debug, clap::Args)]
@@ -43,6 +56,9 @@ struct ServeArgs {
     /// Directory of `.wasm` components (default: the bundled examples,
     /// built first if needed).
     dir: Option<PathBuf>,
+    /// Do not reload the directory when its files change.
+    #[arg(long)]
+    no_watch: bool,
     #[command(flatten)]
     common: CommonArgs,
 }
@@ -72,14 +88,27 @@ struct CommonArgs {
     /// Linear memory limit per instance, e.g. 64MiB (overrides the file).
     #[arg(long)]
     memory: Option<ByteSize>,
+    /// Compile cache directory (overrides the file; default
+    /// `$XDG_CACHE_HOME/toolhost` or `~/.cache/toolhost`).
+    #[arg(long, env = "TOOLHOST_CACHE_DIR")]
+    cache_dir: Option<PathBuf>,
+    /// Compile every component, neither reading nor writing the cache.
+    #[arg(long, conflicts_with = "cache_dir")]
+    no_cache: bool,
 }
 
 impl CommonArgs {
     fn load(&self) -> anyhow::Result<(Config, LimitOverrides)> {
-        let config = match &self.config {
+        let mut config = match &self.config {
             Some(path) => Config::load(path)?,
             None => Config::default(),
         };
+        if let Some(dir) = &self.cache_dir {
+            config.cache.dir = Some(dir.clone());
+        }
+        if self.no_cache {
+            config.cache.enabled = false;
+        }
         let overrides = LimitOverrides {
             fuel: self.fuel,
             timeout: self.timeout.map(|d| d.0),
@@ -109,6 +138,7 @@ impl Cli {
         match self.command {
             Command::Serve(args) => serve(args).await,
             Command::Inspect(args) => inspect(args).await,
+            Command::Dev(args) => dev(args).await,
         }
     }
 }
@@ -126,26 +156,37 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let runtime = Runtime::new(config, overrides)?;
     let catalog = Arc::new(Catalog::new(naming));
 
+    // Watching starts before the initial load so that no change is missed.
+    let watch = match args.no_watch {
+        true => None,
+        false => Some(Watch::start(&dir)?),
+    };
     // The handshake does not wait for compilation; list and call requests
     // wait for the initial load instead.
-    let loader = {
-        let (runtime, catalog, dir) = (runtime.clone(), catalog.clone(), dir.clone());
-        tokio::spawn(async move {
-            let result = load::load_dir(&runtime, &catalog, &dir).await;
-            catalog.mark_ready();
-            let snapshot = catalog.snapshot();
-            tracing::info!(
-                dir = %dir.display(),
-                groups = snapshot.groups.len(),
-                tools = snapshot.tools.len(),
-                failed = snapshot.failures.len(),
-                "plugin directory loaded"
-            );
-            result
-        })
-    };
+    let loader = load::spawn_serving(runtime.clone(), catalog.clone(), dir, watch);
+    serve_stdio(catalog).await?;
+    loader.abort();
+    Ok(ExitCode::SUCCESS)
+}
 
-    let service = mcp::Handler::new(catalog.clone())
+async fn dev(args: DevArgs) -> anyhow::Result<ExitCode> {
+    let (config, overrides) = args.common.load()?;
+    let naming = Naming {
+        separator: config.server.separator.clone(),
+        strict: config.server.strict_names,
+    };
+    let runtime = Runtime::new(config, overrides)?;
+    let catalog = Arc::new(Catalog::new(naming));
+    let dev_loop = dev::start(runtime, catalog.clone(), &args.crates)?;
+    tracing::info!(staging = %dev_loop.staging.dir().display(), "dev loop started; waiting for a client on stdio");
+    serve_stdio(catalog).await?;
+    drop(dev_loop);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// One MCP session over stdin/stdout, until the client goes away.
+async fn serve_stdio(catalog: Arc<Catalog>) -> anyhow::Result<()> {
+    let service = mcp::Handler::new(catalog)
         .serve(rmcp::transport::stdio())
         .await
         .context("the MCP session over stdio failed to start")?;
@@ -153,8 +194,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         .waiting()
         .await
         .context("the MCP session over stdio failed")?;
-    loader.abort();
-    Ok(ExitCode::SUCCESS)
+    Ok(())
 }
 
 async fn inspect(args: InspectArgs) -> anyhow::Result<ExitCode> {

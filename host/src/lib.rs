@@ -5,7 +5,7 @@
 //! ```text
 //! client ─▶ transport (stdio) ─▶ mcp ─▶ catalog lookup ─▶ validate arguments
 //!        ◀─ result mapping ◀─ runtime: sandboxed call (fresh Store, limits) ◀─┘
-//! load (directory) ─▶ runtime: compile + describe ─▶ catalog swap ─▶ list_changed
+//! load / watch (directory) ─▶ runtime: compile or cache + describe ─▶ catalog swap ─▶ list_changed
 //! ```
 //!
 //! - [`config`]: `toolhost.toml`, limits and per-group policy.
@@ -13,11 +13,15 @@
 //! - [`catalog`]: groups → tools, naming, validators, atomic swap.
 //! - [`mcp`]: the rmcp `ServerHandler`; knows nothing of wasm.
 //! - [`load`]: plugin directories into the catalog.
+//! - [`watch`]: directory events → reloads of the files that changed.
+//! - [`dev`]: `toolhost dev`, build + serve + rebuild on save.
 //! - [`cli`]: the `toolhost` command.
 
 pub mod catalog;
 pub mod cli;
 pub mod config;
+pub mod dev;
 pub mod load;
 pub mod mcp;
 pub mod runtime;
+pub mod watch;

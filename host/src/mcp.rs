@@ -148,9 +148,34 @@ impl ServerHandler for Handler {
         // is connected.
         let mut changes = self.catalog.subscribe();
         let peer = context.peer;
+        let notices_peer = peer.clone();
         tokio::spawn(async move {
             while changes.changed().await.is_ok() {
                 if peer.notify_tool_list_changed().await.is_err() {
+                    break;
+                }
+            }
+        });
+        // And of what the host itself has to say (a plugin that failed to
+        // build or reload), at the level the client asked for.
+        let mut notices = self.catalog.notices();
+        let min_level = self.min_level.clone();
+        tokio::spawn(async move {
+            loop {
+                let notice = match notices.recv().await {
+                    Ok(notice) => notice,
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+                    Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
+                };
+                let level = to_logging_level(notice.level);
+                if severity(level) < severity(*min_level.lock().unwrap_or_else(|e| e.into_inner()))
+                {
+                    continue;
+                }
+                let mut param =
+                    LoggingMessageNotificationParam::new(level, Value::String(notice.message));
+                param.logger = Some("toolhost".into());
+                if notices_peer.notify_logging_message(param).await.is_err() {
                     break;
                 }
             }
