@@ -24,6 +24,8 @@ const FIXTURES: &[(&str, &str)] = &[
     ("RAW", "raw"),
     ("BADSCHEMA", "badschema"),
     ("WRONG_WORLD", "wrong_world"),
+    // Hot reload tests and benchmarks (tests/src/live.rs).
+    ("VERSIONED", "versioned"),
 ];
 
 fn main() {
