@@ -92,8 +92,9 @@ struct CommonArgs {
     /// `$XDG_CACHE_HOME/toolhost` or `~/.cache/toolhost`).
     #[arg(long, env = "TOOLHOST_CACHE_DIR")]
     cache_dir: Option<PathBuf>,
-    /// Compile every component, neither reading nor writing the cache.
-    #[arg(long, conflicts_with = "cache_dir")]
+    /// Compile every component, neither reading nor writing the cache
+    /// (wins over `--cache-dir`).
+    #[arg(long)]
     no_cache: bool,
 }
 

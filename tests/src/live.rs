@@ -3,6 +3,10 @@
 //! messages), and versions of the `versioned` fixture made by patching its
 //! name and tag slots.
 
+// MCP logging is deprecated by SEP-2577 in the newest protocol era, but it
+// is how the host sends build and reload errors to today's clients.
+#![allow(deprecated)]
+
 use std::pin::Pin;
 use std::process::Stdio;
 use std::sync::{Arc, Mutex};
@@ -96,15 +100,13 @@ pub struct Live {
 impl Live {
     /// `toolhost serve <dir> --cache-dir <root>/cache ARGS`.
     pub async fn serve(dir: &PluginDir, args: &[&str]) -> Live {
-        let cache = dir.root().join("cache");
-        let mut all = vec![
-            "serve",
-            dir.plugins().to_str().unwrap(),
-            "--cache-dir",
-            cache.to_str().unwrap(),
-        ];
-        all.extend_from_slice(args);
-        Live::start(&all, &[]).await
+        let mut command = Live::command(&["serve"]);
+        command
+            .arg(dir.plugins())
+            .arg("--cache-dir")
+            .arg(dir.root().join("cache"))
+            .args(args);
+        Live::connect(command).await
     }
 
     /// `toolhost ARGS` with the client connected to its stdio.
@@ -156,7 +158,8 @@ impl Live {
         let client = match tokio::time::timeout(LIMIT, listener.clone().serve(transport)).await {
             Ok(Ok(client)) => client,
             outcome => panic!(
-                "MCP handshake with toolhost failed: {outcome:?}\nstderr:\n{}",
+                "MCP handshake with toolhost failed: {:?}\nstderr:\n{}",
+                outcome.map(|r| r.map(|_| ())),
                 String::from_utf8_lossy(&stderr.lock().unwrap())
             ),
         };
