@@ -159,7 +159,7 @@ impl Live {
             Ok(Ok(client)) => client,
             outcome => panic!(
                 "MCP handshake with toolhost failed: {:?}\nstderr:\n{}",
-                outcome.map(|r| r.map(|_| ())),
+                outcome.map(|r| r.err()),
                 String::from_utf8_lossy(&stderr.lock().unwrap())
             ),
         };
