@@ -12,7 +12,7 @@
 //!
 //! Report ratios against `raw_floor` from the same run, not absolute times.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use criterion::{Criterion, criterion_group, criterion_main};
@@ -124,7 +124,7 @@ fn raw(c: &mut Criterion, rt: &tokio::runtime::Runtime, wasm: &PathBuf, sandboxe
     });
 }
 
-fn host_in_process(c: &mut Criterion, rt: &tokio::runtime::Runtime, wasm: &PathBuf) {
+fn host_in_process(c: &mut Criterion, rt: &tokio::runtime::Runtime, wasm: &Path) {
     let runtime = rt
         .block_on(async { Runtime::new(Config::default(), LimitOverrides::default()) })
         .unwrap();
@@ -151,7 +151,7 @@ fn host_in_process(c: &mut Criterion, rt: &tokio::runtime::Runtime, wasm: &PathB
     });
 }
 
-fn stdio_round_trip(c: &mut Criterion, rt: &tokio::runtime::Runtime, wasm: &PathBuf) {
+fn stdio_round_trip(c: &mut Criterion, rt: &tokio::runtime::Runtime, wasm: &Path) {
     let dir = wasm.parent().unwrap().to_owned();
     let client = rt.block_on(async {
         let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_toolhost"));

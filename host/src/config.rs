@@ -483,7 +483,7 @@ impl fmt::Display for ByteSize {
         let n = self.0;
         for (unit, size) in [("GiB", GIB), ("MiB", MIB), ("KiB", KIB)] {
             if n >= size {
-                return if n % size == 0 {
+                return if n.is_multiple_of(size) {
                     write!(f, "{}{unit}", n / size)
                 } else {
                     write!(f, "{:.1}{unit}", n as f64 / size as f64)
@@ -497,7 +497,7 @@ impl fmt::Display for ByteSize {
 /// Formats a duration the way the config file spells it.
 pub fn format_duration(d: Duration) -> String {
     let ms = d.as_millis();
-    if ms % 1000 == 0 {
+    if ms.is_multiple_of(1000) {
         format!("{}s", ms / 1000)
     } else {
         format!("{ms}ms")
