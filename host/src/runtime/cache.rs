@@ -92,20 +92,7 @@ impl CompileCache {
         let dir = self.engine_dir(engine);
         let entry = dir.join(format!("{}.{EXTENSION}", hash.to_hex()));
         if entry.is_file() {
-            // SAFETY: `deserialize_file` trusts the file to be the unmodified
-            // output of `Component::serialize` by a compatible engine, and to
-            // stay unchanged while mapped. Both hold for this path: the cache
-            // only ever reads files it wrote itself, under the digest of the
-            // engine's compatibility hash (wasmtime also checks the version
-            // and configuration recorded in the file and refuses a mismatch
-            // with an error); every entry was written completely to a
-            // temporary file and renamed into place, so it is never partial;
-            // and no entry is ever written to again once visible (it is
-            // replaced by rename or removed by unlink, both of which leave an
-            // existing mapping intact). The directory is created private to
-            // the user (0700), so only the user running the host, who could
-            // run arbitrary code anyway, can put files there.
-            match unsafe { Component::deserialize_file(engine, &entry) } {
+            match map(engine, &entry) {
                 Ok(component) => {
                     touch(&entry);
                     return Ok((component, Origin::Cached));
@@ -117,10 +104,16 @@ impl CompileCache {
             }
         }
         let component = Component::new(engine, bytes)?;
-        if let Err(e) = store(&dir, &entry, &component) {
-            tracing::warn!(dir = %self.dir.display(), "cannot write to the compile cache: {e:#}");
+        match store(&dir, &entry, &component) {
+            // Serve from the file just written, as a warm start would: the
+            // code then lives in file-backed pages the kernel can share and
+            // evict, and the compiled copy on the heap is freed.
+            Ok(()) => Ok((map(engine, &entry).unwrap_or(component), Origin::Compiled)),
+            Err(e) => {
+                tracing::warn!(dir = %self.dir.display(), "cannot write to the compile cache: {e:#}");
+                Ok((component, Origin::Compiled))
+            }
         }
-        Ok((component, Origin::Compiled))
     }
 
     /// Removes the entries of content `hash`, for every engine: the file it
@@ -167,6 +160,23 @@ impl CompileCache {
         }
         removed
     }
+}
+
+/// Maps a cache entry.
+fn map(engine: &Engine, entry: &Path) -> wasmtime::Result<Component> {
+    // SAFETY: `deserialize_file` trusts the file to be the unmodified output
+    // of `Component::serialize` by a compatible engine, and to stay
+    // unchanged while mapped. Both hold for the entries of this cache: it
+    // only reads files it wrote itself, under the digest of the engine's
+    // compatibility hash (wasmtime also checks the version and configuration
+    // recorded in the file and refuses a mismatch with an error); every
+    // entry was written completely to a temporary file and renamed into
+    // place, so it is never partial; and no entry is ever written to again
+    // once visible (it is replaced by rename or removed by unlink, both of
+    // which leave an existing mapping intact). The directory is created
+    // private to the user (0700), so only the user running the host, who
+    // could run arbitrary code anyway, can put files there.
+    unsafe { Component::deserialize_file(engine, entry) }
 }
 
 /// A digest of the engine's compatibility hash, as a directory name.

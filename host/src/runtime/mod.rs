@@ -57,6 +57,9 @@ pub struct Runtime {
     config: Config,
     overrides: LimitOverrides,
     cache: Option<cache::CompileCache>,
+    /// Compilations running at once: each already uses every core, so more
+    /// would only add their scratch memory to the peak.
+    compiles: Arc<Semaphore>,
     _ticker: Ticker,
 }
 
@@ -104,6 +107,9 @@ impl Runtime {
             config,
             overrides,
             cache,
+            compiles: Arc::new(Semaphore::new(
+                std::thread::available_parallelism().map_or(2, |n| n.get()),
+            )),
             _ticker: ticker,
         }))
     }
@@ -137,14 +143,17 @@ impl Runtime {
         let bytes = Arc::new(bytes);
         let default = &self.engines[&self.default_stack];
         let cache = self.cache.as_ref();
-        let (pre, origin) = default.prepare(path, bytes.clone(), hash, cache).await?;
+        let compiles = &self.compiles;
+        let (pre, origin) = default
+            .prepare(path, bytes.clone(), hash, cache, compiles)
+            .await?;
         let (info, operations) = describe(&pre, path).await?;
         let policy = self.config.policy(&info.name, &self.overrides);
         let pre = if policy.limits.stack == self.default_stack {
             pre
         } else {
             self.engines[&policy.limits.stack]
-                .prepare(path, bytes, hash, cache)
+                .prepare(path, bytes, hash, cache, compiles)
                 .await?
                 .0
         };
@@ -205,7 +214,12 @@ impl Sandbox {
         bytes: Arc<Vec<u8>>,
         hash: blake3::Hash,
         cache: Option<&cache::CompileCache>,
+        compiles: &Semaphore,
     ) -> Result<(ServiceGroupPre<CallState>, cache::Origin), LoadError> {
+        let _slot = compiles
+            .acquire()
+            .await
+            .map_err(|e| LoadError::new(path, format!("compilation refused: {e}")))?;
         let engine = self.engine.clone();
         let cache = cache.cloned();
         let (component, origin) = tokio::task::spawn_blocking(move || match cache {
