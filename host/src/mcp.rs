@@ -13,13 +13,16 @@ use rmcp::model::{
     CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, Implementation,
     ListToolsResult, LoggingLevel, LoggingMessageNotificationParam, PaginatedRequestParams,
     ProgressNotificationParam, ResourceContents, ServerCapabilities, ServerConfig,
-    SetLevelRequestParams, Tool as McpTool, ToolAnnotations,
+    SetLevelRequestParams, SubscriptionFilter, Tool as McpTool, ToolAnnotations,
 };
-use rmcp::service::{NotificationContext, RequestContext};
+use rmcp::service::{NotificationContext, RequestContext, SubscriptionContext};
 use rmcp::{ErrorData as McpError, RoleServer, ServerHandler};
 use serde_json::Value;
+use tracing::Instrument as _;
 
+use crate::caller::{self, ScopePolicy};
 use crate::catalog::{CallOutcome, Catalog, Tool};
+use crate::metrics::Metrics;
 use crate::runtime::{self, Content, Level, PluginEvent};
 
 /// Longest a request waits for the initial load of the plugin directory.
@@ -31,6 +34,9 @@ pub struct Handler {
     catalog: Arc<Catalog>,
     /// Least severe level of plugin log messages sent to this client.
     min_level: Arc<Mutex<LoggingLevel>>,
+    metrics: Arc<Metrics>,
+    /// Scopes an authenticated caller needs, by group.
+    scopes: Arc<ScopePolicy>,
 }
 
 impl Handler {
@@ -38,6 +44,29 @@ impl Handler {
         Self {
             catalog,
             min_level: Arc::new(Mutex::new(LoggingLevel::Info)),
+            metrics: Metrics::new(),
+            scopes: Arc::default(),
+        }
+    }
+
+    /// Records calls into `metrics` (shared by every transport).
+    pub fn with_metrics(mut self, metrics: Arc<Metrics>) -> Self {
+        self.metrics = metrics;
+        self
+    }
+
+    /// Hides and refuses the tools of groups whose scopes the caller lacks.
+    pub fn with_scopes(mut self, scopes: Arc<ScopePolicy>) -> Self {
+        self.scopes = scopes;
+        self
+    }
+
+    /// A handler for another client: same catalog, metrics and scopes, its
+    /// own log level.
+    pub fn for_new_client(&self) -> Self {
+        Self {
+            min_level: Arc::new(Mutex::new(LoggingLevel::Info)),
+            ..self.clone()
         }
     }
 
@@ -80,13 +109,15 @@ impl ServerHandler for Handler {
     async fn list_tools(
         &self,
         _request: Option<PaginatedRequestParams>,
-        _context: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, McpError> {
         self.catalog.wait_ready(START_UP_WAIT).await;
         let snapshot = self.catalog.snapshot();
+        let caller = caller::caller(&context);
         let tools = snapshot
             .tools
             .values()
+            .filter(|tool| self.scopes.missing(&tool.group.name, caller).is_empty())
             .map(|tool| to_mcp_tool(tool))
             .collect();
         Ok(ListToolsResult::with_all_items(tools))
@@ -121,16 +152,41 @@ impl ServerHandler for Handler {
                 None,
             ));
         };
+        let missing = self
+            .scopes
+            .missing(&tool.group.name, caller::caller(&context));
+        if !missing.is_empty() {
+            // The HTTP layer answers such calls with 403 before they get
+            // here; this keeps the rule for any other transport.
+            return Err(McpError::invalid_request(
+                format!(
+                    "insufficient_scope: tool `{}` needs scope {}",
+                    tool.name,
+                    missing.join(" ")
+                ),
+                None,
+            ));
+        }
+        let span = match caller::request_id(&context) {
+            Some(id) => tracing::info_span!("call", tool = %tool.name, request_id = %id.0),
+            None => tracing::info_span!("call", tool = %tool.name),
+        };
         let (events, forwarder) = self.forward_events(&context);
+        let started = std::time::Instant::now();
+        let in_flight = self.metrics.call_started();
         let outcome = tool
             .call(
                 request.arguments.unwrap_or_default(),
                 Some(events),
                 context.ct.clone(),
             )
+            .instrument(span)
             .await;
+        self.metrics
+            .record_call(&tool.name, &outcome, started.elapsed());
         // The sender is gone once the call is over; let the last events out.
         let _ = forwarder.await;
+        drop(in_flight);
         Ok(to_call_result(&tool, outcome).into())
     }
 
@@ -141,6 +197,34 @@ impl ServerHandler for Handler {
     ) -> Result<(), McpError> {
         *self.min_level.lock().unwrap_or_else(|e| e.into_inner()) = request.level;
         Ok(())
+    }
+
+    fn accepted_subscription_filter(
+        &self,
+        _requested: &SubscriptionFilter,
+    ) -> Option<SubscriptionFilter> {
+        Some(SubscriptionFilter::builder().tools_list_changed().build())
+    }
+
+    /// The 2026-07-28 way to hear about tool list changes: a
+    /// `subscriptions/listen` stream, open until the client cancels it.
+    async fn listen(&self, subscription: SubscriptionContext) -> Result<(), McpError> {
+        let mut changes = self.catalog.subscribe();
+        changes.mark_unchanged();
+        let wants_tools = subscription.accepted().tools_list_changed == Some(true);
+        loop {
+            tokio::select! {
+                () = subscription.cancelled() => return Ok(()),
+                changed = changes.changed() => {
+                    if changed.is_err() {
+                        return Ok(());
+                    }
+                    if wants_tools && subscription.sink().notify_tool_list_changed().await.is_err() {
+                        return Ok(());
+                    }
+                }
+            }
+        }
     }
 
     async fn on_initialized(&self, context: NotificationContext<RoleServer>) {
