@@ -1,5 +1,6 @@
 //! The `toolhost` command line.
 
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -8,11 +9,15 @@ use anyhow::Context as _;
 use clap::{Parser, Subcommand, ValueEnum};
 use rmcp::ServiceExt as _;
 
+use crate::caller::ScopePolicy;
 use crate::catalog::{Catalog, Naming};
-use crate::config::{ByteSize, Config, HumanDuration, LimitOverrides};
+use crate::config::{
+    ByteSize, Config, HttpConfig, HumanDuration, JwtConfig, LimitOverrides, RateLimitConfig,
+};
+use crate::metrics::Metrics;
 use crate::runtime::Runtime;
 use crate::watch::Watch;
-use crate::{dev, load, mcp};
+use crate::{dev, http, load, mcp};
 
 /// Run WebAssembly plugins as MCP tools.
 #[derive(Debug, Parser)]
@@ -33,8 +38,9 @@ enum LogFormat {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Serve every component in DIR as MCP tools over stdio.
-    Serve(ServeArgs),
+    /// Serve every component in DIR as MCP tools over stdio (default) or
+    /// streamable HTTP (`--http ADDR`).
+    Serve(Box<ServeArgs>),
     /// Print a component's group and tools without serving it.
     Inspect(InspectArgs),
     /// Build plugin crates, serve them over stdio, and rebuild and reload
@@ -61,6 +67,103 @@ struct ServeArgs {
     no_watch: bool,
     #[command(flatten)]
     common: CommonArgs,
+    #[command(flatten)]
+    http: HttpArgs,
+}
+
+/// HTTP transport flags; each overrides its `[http]` key in the config file.
+#[derive(Debug, clap::Args)]
+#[command(next_help_heading = "HTTP")]
+struct HttpArgs {
+    /// Serve MCP over streamable HTTP at ADDR (e.g. 127.0.0.1:8080), on
+    /// `/mcp`, instead of stdio.
+    #[arg(long, value_name = "ADDR")]
+    http: Option<SocketAddr>,
+    /// Serve stdio as well as HTTP.
+    #[arg(long)]
+    stdio: bool,
+    /// Accept this `Host` header (repeat for more; replaces the loopback
+    /// default).
+    #[arg(long = "allow-host", value_name = "HOST")]
+    allow_hosts: Vec<String>,
+    /// Accept this `Origin` (repeat for more; replaces the loopback default).
+    #[arg(long = "allow-origin", value_name = "ORIGIN")]
+    allow_origins: Vec<String>,
+    /// Require a bearer token from this file: one `TOKEN [SUBJECT [SCOPE...]]`
+    /// per line.
+    #[arg(long, value_name = "FILE")]
+    auth_tokens: Option<PathBuf>,
+    /// Require a JWT from this issuer (`iss`).
+    #[arg(long, value_name = "ISS")]
+    jwt_issuer: Option<String>,
+    /// Require a JWT for this audience (`aud`).
+    #[arg(long, value_name = "AUD")]
+    jwt_audience: Option<String>,
+    /// HS256 JWT secret, read from this environment variable.
+    #[arg(long, value_name = "VAR")]
+    jwt_secret_env: Option<String>,
+    /// RS256/ES256 JWT public key (PEM) or key set (JWKS, `.json`).
+    #[arg(long, value_name = "FILE")]
+    jwt_key: Option<PathBuf>,
+    /// Requests per second allowed per subject (token subject, else IP).
+    #[arg(long, value_name = "N")]
+    rate_limit: Option<f64>,
+}
+
+impl HttpArgs {
+    /// The `[http]` settings with these flags applied, and the address to
+    /// serve on (`None`: no HTTP).
+    fn apply(&self, mut http: HttpConfig) -> anyhow::Result<(Option<SocketAddr>, HttpConfig)> {
+        let listen = self.http.or(http.listen);
+        if !self.allow_hosts.is_empty() {
+            http.allowed_hosts = Some(self.allow_hosts.clone());
+        }
+        if !self.allow_origins.is_empty() {
+            http.allowed_origins = Some(self.allow_origins.clone());
+        }
+        if let Some(file) = &self.auth_tokens {
+            http.auth.tokens_file = Some(file.clone());
+        }
+        if let Some(per_second) = self.rate_limit {
+            anyhow::ensure!(
+                per_second.is_finite() && per_second > 0.0,
+                "--rate-limit must be a positive number"
+            );
+            http.rate_limit = Some(RateLimitConfig {
+                per_second,
+                burst: http.rate_limit.and_then(|limit| limit.burst),
+            });
+        }
+        let key_flag = self.jwt_secret_env.is_some() || self.jwt_key.is_some();
+        if self.jwt_issuer.is_some() || key_flag {
+            let mut jwt = http.auth.jwt.take().unwrap_or_default();
+            if let Some(issuer) = &self.jwt_issuer {
+                jwt.issuer = issuer.clone();
+            }
+            if let Some(audience) = &self.jwt_audience {
+                jwt.audience = audience.clone();
+            }
+            if key_flag {
+                jwt = JwtConfig {
+                    hs256_secret_env: self.jwt_secret_env.clone(),
+                    public_key: self.jwt_key.clone().filter(|key| !is_json(key)),
+                    jwks: self.jwt_key.clone().filter(|key| is_json(key)),
+                    hs256_secret_file: None,
+                    ..jwt
+                };
+            }
+            anyhow::ensure!(
+                !jwt.issuer.is_empty() && !jwt.audience.is_empty(),
+                "JWT auth needs --jwt-issuer and --jwt-audience (or issuer and audience in [http.auth.jwt])"
+            );
+            http.auth.jwt = Some(jwt);
+        }
+        Ok((listen, http))
+    }
+}
+
+fn is_json(path: &Path) -> bool {
+    path.extension().is_some_and(|ext| ext == "json")
 }
 
 #[derive(Debug, clap::Args)]
@@ -137,7 +240,7 @@ impl Cli {
 
     pub async fn run(self) -> anyhow::Result<ExitCode> {
         match self.command {
-            Command::Serve(args) => serve(args).await,
+            Command::Serve(args) => serve(*args).await,
             Command::Inspect(args) => inspect(args).await,
             Command::Dev(args) => dev(args).await,
         }
@@ -154,8 +257,33 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         separator: config.server.separator.clone(),
         strict: config.server.strict_names,
     };
+    let (listen, http_config) = args.http.apply(config.http.clone())?;
+    let scopes = Arc::new(ScopePolicy::new(http_config.auth.scopes.clone()));
     let runtime = Runtime::new(config, overrides)?;
     let catalog = Arc::new(Catalog::new(naming));
+    let metrics = Metrics::new();
+    let handler = mcp::Handler::new(catalog.clone())
+        .with_metrics(metrics.clone())
+        .with_scopes(scopes.clone());
+    // Bind before loading, so a taken port fails at once.
+    let http = match listen {
+        Some(listen) => {
+            let streams = tokio_util::sync::CancellationToken::new();
+            let parts = http::Parts {
+                handler: handler.clone(),
+                catalog: catalog.clone(),
+                metrics: metrics.clone(),
+                scopes,
+            };
+            let router = http::router(&http_config, listen, parts, streams.clone())?;
+            let listener = tokio::net::TcpListener::bind(listen)
+                .await
+                .with_context(|| format!("cannot listen on {listen}"))?;
+            tracing::info!(address = %listener.local_addr()?, "serving MCP over HTTP at /mcp");
+            Some((listener, router, streams))
+        }
+        None => None,
+    };
 
     // Watching starts before the initial load so that no change is missed.
     let watch = match args.no_watch {
@@ -165,7 +293,28 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     // The handshake does not wait for compilation; list and call requests
     // wait for the initial load instead.
     let loader = load::spawn_serving(runtime.clone(), catalog.clone(), dir, watch);
-    serve_stdio(catalog).await?;
+    let stdio = http.is_none() || args.http.stdio;
+    match http {
+        None => serve_stdio(handler).await?,
+        Some((listener, router, streams)) => {
+            let shutdown = tokio_util::sync::CancellationToken::new();
+            http::cancel_on_signal(shutdown.clone());
+            if stdio {
+                // The process ends with the stdio session (its client left)
+                // or on a signal, whichever comes first.
+                let shutdown = shutdown.clone();
+                tokio::spawn(async move {
+                    if let Err(e) = serve_stdio(handler).await {
+                        tracing::error!("{e:#}");
+                    }
+                    shutdown.cancel();
+                });
+            }
+            let grace = http_config.shutdown_grace.0;
+            http::serve(listener, router, metrics, shutdown, streams, grace).await?;
+            tracing::info!("stopped");
+        }
+    }
     loader.abort();
     Ok(ExitCode::SUCCESS)
 }
@@ -180,14 +329,14 @@ async fn dev(args: DevArgs) -> anyhow::Result<ExitCode> {
     let catalog = Arc::new(Catalog::new(naming));
     let dev_loop = dev::start(runtime, catalog.clone(), &args.crates)?;
     tracing::info!(staging = %dev_loop.staging.dir().display(), "dev loop started; waiting for a client on stdio");
-    serve_stdio(catalog).await?;
+    serve_stdio(mcp::Handler::new(catalog)).await?;
     drop(dev_loop);
     Ok(ExitCode::SUCCESS)
 }
 
 /// One MCP session over stdin/stdout, until the client goes away.
-async fn serve_stdio(catalog: Arc<Catalog>) -> anyhow::Result<()> {
-    let service = mcp::Handler::new(catalog)
+async fn serve_stdio(handler: mcp::Handler) -> anyhow::Result<()> {
+    let service = handler
         .serve(rmcp::transport::stdio())
         .await
         .context("the MCP session over stdio failed to start")?;

@@ -28,6 +28,9 @@ pub struct Config {
     /// The compile cache.
     #[serde(default)]
     pub cache: CacheConfig,
+    /// The streamable HTTP transport.
+    #[serde(default)]
+    pub http: HttpConfig,
 }
 
 /// `[cache]`: compiled components kept on disk, so that a warm start maps
@@ -204,6 +207,164 @@ pub struct LimitOverrides {
     pub memory: Option<u64>,
 }
 
+/// `[http]`: serving MCP over streamable HTTP (`toolhost serve --http`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpConfig {
+    /// Serve HTTP on this address, like `--http ADDR` (the flag wins).
+    /// Default: no HTTP unless `--http` is given.
+    #[serde(default)]
+    pub listen: Option<std::net::SocketAddr>,
+    /// `Host` header values accepted (name or `name:port`; `*` accepts
+    /// any). Default: `localhost`, `127.0.0.1`, `::1` and the listen address.
+    #[serde(default)]
+    pub allowed_hosts: Option<Vec<String>>,
+    /// `Origin` header values accepted (`scheme://host[:port]`, `:*` for
+    /// any port, `*` for any origin). Requests without `Origin` always pass.
+    /// Default: loopback origins on any port.
+    #[serde(default)]
+    pub allowed_origins: Option<Vec<String>>,
+    /// Largest request body; larger ones get 413. Default 4MiB.
+    #[serde(default = "default_max_body")]
+    pub max_body: ByteSize,
+    /// How long a shutdown (SIGTERM, Ctrl-C) waits for calls in flight.
+    /// Default 10s.
+    #[serde(default = "default_shutdown_grace")]
+    pub shutdown_grace: HumanDuration,
+    /// Requests per subject (token subject, else client IP). Default: off.
+    #[serde(default)]
+    pub rate_limit: Option<RateLimitConfig>,
+    /// Who may call. Default: anyone who can reach the address.
+    #[serde(default)]
+    pub auth: AuthConfig,
+}
+
+fn default_max_body() -> ByteSize {
+    ByteSize(4 * MIB)
+}
+
+fn default_shutdown_grace() -> HumanDuration {
+    HumanDuration(Duration::from_secs(10))
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        Self {
+            listen: None,
+            allowed_hosts: None,
+            allowed_origins: None,
+            max_body: default_max_body(),
+            shutdown_grace: default_shutdown_grace(),
+            rate_limit: None,
+            auth: AuthConfig::default(),
+        }
+    }
+}
+
+/// `[http.rate_limit]`: a token bucket per subject.
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RateLimitConfig {
+    /// Sustained requests per second.
+    pub per_second: f64,
+    /// Requests allowed in a burst above the sustained rate. Default: one
+    /// second's worth (at least 1).
+    #[serde(default)]
+    pub burst: Option<u32>,
+}
+
+/// `[http.auth]`: bearer tokens. Auth is on as soon as a token source
+/// (`tokens_file`, `tokens_env` or `[http.auth.jwt]`) is set.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthConfig {
+    /// File of static tokens, one per line: `TOKEN [SUBJECT [SCOPE...]]`.
+    #[serde(default)]
+    pub tokens_file: Option<PathBuf>,
+    /// Environment variable holding static tokens, same format as
+    /// `tokens_file` (lines or `,`-separated entries).
+    #[serde(default)]
+    pub tokens_env: Option<String>,
+    /// JSON Web Tokens.
+    #[serde(default)]
+    pub jwt: Option<JwtConfig>,
+    /// This server's resource identifier (RFC 9728), e.g.
+    /// `https://tools.example.com/mcp`. Default: `http://HOST/mcp` from the
+    /// request's `Host`.
+    #[serde(default)]
+    pub resource: Option<String>,
+    /// Authorization servers announced in the protected-resource metadata.
+    #[serde(default)]
+    pub authorization_servers: Vec<String>,
+    /// Scopes a caller needs to see and call a group's tools, by group name.
+    #[serde(default)]
+    pub scopes: BTreeMap<String, Vec<String>>,
+}
+
+impl AuthConfig {
+    /// Whether any token source is configured.
+    pub fn enabled(&self) -> bool {
+        self.tokens_file.is_some() || self.tokens_env.is_some() || self.jwt.is_some()
+    }
+}
+
+/// `[http.auth.jwt]`: exactly one key source; `issuer` and `audience` are
+/// required, `exp` is required and `nbf` checked when present.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JwtConfig {
+    /// Expected `iss`.
+    pub issuer: String,
+    /// Expected `aud` (one of the token's audiences).
+    pub audience: String,
+    /// HS256: environment variable holding the shared secret.
+    #[serde(default)]
+    pub hs256_secret_env: Option<String>,
+    /// HS256: file holding the shared secret (trailing newline ignored).
+    #[serde(default)]
+    pub hs256_secret_file: Option<PathBuf>,
+    /// RS256 or ES256: a PEM public key (the key type picks the algorithm).
+    #[serde(default)]
+    pub public_key: Option<PathBuf>,
+    /// RS256 or ES256: a JWKS file; the token's `kid` picks the key.
+    #[serde(default)]
+    pub jwks: Option<PathBuf>,
+    /// Clock skew tolerated on `exp` and `nbf`. Default 30s.
+    #[serde(default)]
+    pub leeway: Option<HumanDuration>,
+}
+
+impl HttpConfig {
+    fn check(&self) -> anyhow::Result<()> {
+        if self.max_body.0 == 0 {
+            bail!("http.max_body must be at least 1 byte");
+        }
+        if let Some(limit) = &self.rate_limit
+            && !(limit.per_second.is_finite() && limit.per_second > 0.0)
+        {
+            bail!("http.rate_limit.per_second must be a positive number");
+        }
+        if let Some(jwt) = &self.auth.jwt {
+            let sources = [
+                jwt.hs256_secret_env.is_some(),
+                jwt.hs256_secret_file.is_some(),
+                jwt.public_key.is_some(),
+                jwt.jwks.is_some(),
+            ];
+            if sources.iter().filter(|set| **set).count() != 1 {
+                bail!(
+                    "[http.auth.jwt] needs exactly one key source: hs256_secret_env, \
+                     hs256_secret_file, public_key or jwks"
+                );
+            }
+            if jwt.issuer.is_empty() || jwt.audience.is_empty() {
+                bail!("[http.auth.jwt] issuer and audience must not be empty");
+            }
+        }
+        Ok(())
+    }
+}
+
 const KIB: u64 = 1024;
 const MIB: u64 = 1024 * KIB;
 const GIB: u64 = 1024 * MIB;
@@ -251,6 +412,7 @@ impl Config {
         if self.defaults.namespace.is_some() {
             bail!("`namespace` is per group: set it in [groups.NAME], not in [defaults]");
         }
+        self.http.check()?;
         Ok(())
     }
 

@@ -1,0 +1,77 @@
+//! `/healthz`, `/readyz` and `/metrics`: for orchestrators and scrapers,
+//! not MCP clients.
+
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::response::{IntoResponse, Response};
+use http::{StatusCode, header};
+
+use crate::catalog::Catalog;
+use crate::metrics::Metrics;
+
+#[derive(Clone)]
+pub struct Probes {
+    pub catalog: Arc<Catalog>,
+    pub metrics: Arc<Metrics>,
+}
+
+/// Alive: the process answers.
+pub async fn healthz() -> &'static str {
+    "ok\n"
+}
+
+/// Ready once the initial load of the plugin directory is done (503
+/// before). Lists what is served and every file that failed to load, with
+/// the reason; a failed file does not make the host unready, since the
+/// other groups serve.
+pub async fn readyz(State(probes): State<Probes>) -> Response {
+    let ready = probes.catalog.is_ready();
+    let snapshot = probes.catalog.snapshot();
+    let groups: Vec<_> = snapshot
+        .groups
+        .iter()
+        .map(|(path, group)| {
+            serde_json::json!({
+                "name": group.name.as_ref(),
+                "version": group.info.version,
+                "file": path,
+            })
+        })
+        .collect();
+    let failures: Vec<_> = snapshot
+        .failures
+        .iter()
+        .map(|(path, reason)| serde_json::json!({ "file": path, "reason": reason }))
+        .collect();
+    let body = serde_json::json!({
+        "ready": ready,
+        "groups": groups,
+        "tools": snapshot.tools.len(),
+        "failed": failures,
+    });
+    let status = if ready {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (
+        status,
+        [(header::CONTENT_TYPE, "application/json")],
+        format!("{body:#}\n"),
+    )
+        .into_response()
+}
+
+/// Prometheus text exposition.
+pub async fn metrics(State(probes): State<Probes>) -> Response {
+    let text = probes.metrics.render(&probes.catalog.snapshot());
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        text,
+    )
+        .into_response()
+}
