@@ -15,6 +15,7 @@
 //! suite.
 
 mod binary;
+pub mod http;
 pub mod live;
 mod plugin_dir;
 mod server;

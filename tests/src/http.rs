@@ -1,0 +1,284 @@
+//! A running `toolhost serve --http 127.0.0.1:0`, and clients for it: rmcp's
+//! streamable HTTP client (both protocol eras) and raw HTTP for the cases
+//! where the status code is the point.
+
+// MCP logging is deprecated by SEP-2577 in the newest era; clients of the
+// current eras still receive plugin log lines through it.
+#![allow(deprecated)]
+
+use std::process::{ExitStatus, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use rmcp::model::{LoggingMessageNotificationParam, ProgressNotificationParam, ProtocolVersion};
+use rmcp::service::{
+    ClientLifecycleMode, ClientServiceExt as _, NotificationContext, RunningService,
+};
+use rmcp::transport::StreamableHttpClientTransport;
+use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
+use rmcp::{ClientHandler, RoleClient, ServiceExt as _};
+use serde_json::Value;
+use tokio::io::AsyncReadExt as _;
+use tokio::process::{Child, Command};
+
+use crate::{LIMIT, PluginDir, bounded, toolhost_bin};
+
+/// An MCP client connected over HTTP; its handler is [`Notes`].
+pub type HttpClient = RunningService<RoleClient, Notes>;
+
+/// What a client heard from the server besides responses.
+#[derive(Clone, Default)]
+pub struct Notes {
+    /// `notifications/message` data, in order.
+    pub logs: Arc<Mutex<Vec<Value>>>,
+    /// `notifications/progress` values, in order.
+    pub progress: Arc<Mutex<Vec<f64>>>,
+}
+
+impl ClientHandler for Notes {
+    async fn on_logging_message(
+        &self,
+        params: LoggingMessageNotificationParam,
+        _context: NotificationContext<RoleClient>,
+    ) {
+        self.logs.lock().unwrap().push(params.data);
+    }
+
+    async fn on_progress(
+        &self,
+        params: ProgressNotificationParam,
+        _context: NotificationContext<RoleClient>,
+    ) {
+        self.progress.lock().unwrap().push(params.progress);
+    }
+}
+
+/// `toolhost serve DIR --http 127.0.0.1:0 [ARGS]` as a child process, on a
+/// port it picked itself (read from its log), with its stderr recorded. The
+/// process is killed when this is dropped.
+pub struct HttpServer {
+    child: Child,
+    /// `http://127.0.0.1:PORT`.
+    pub base: String,
+    stderr: Arc<Mutex<Vec<u8>>>,
+}
+
+impl HttpServer {
+    /// Starts the server and waits until it listens.
+    pub async fn start(dir: &PluginDir, args: &[&str]) -> HttpServer {
+        HttpServer::start_with_env(dir, args, &[]).await
+    }
+
+    /// Like [`HttpServer::start`], with extra environment variables.
+    pub async fn start_with_env(
+        dir: &PluginDir,
+        args: &[&str],
+        env: &[(&str, &str)],
+    ) -> HttpServer {
+        let mut command = Command::new(toolhost_bin());
+        command
+            .arg("serve")
+            .arg(dir.plugins())
+            .args(["--http", "127.0.0.1:0"]);
+        if let Some(config) = dir.config() {
+            command.arg("--config").arg(config);
+        }
+        command
+            .args(args)
+            .env_remove("TOOLHOST_CONFIG")
+            .env("RUST_LOG", "info")
+            .env("NO_COLOR", "1")
+            .envs(env.iter().copied())
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true);
+        let mut child = command.spawn().expect("spawn toolhost");
+        let stderr = Arc::new(Mutex::new(Vec::new()));
+        let mut child_stderr = child.stderr.take().unwrap();
+        let sink = stderr.clone();
+        tokio::spawn(async move {
+            let mut chunk = [0u8; 8192];
+            while let Ok(n @ 1..) = child_stderr.read(&mut chunk).await {
+                sink.lock().unwrap().extend_from_slice(&chunk[..n]);
+            }
+        });
+        let mut server = HttpServer {
+            child,
+            base: String::new(),
+            stderr,
+        };
+        let address = async {
+            loop {
+                if let Some(address) = server
+                    .stderr()
+                    .lines()
+                    .filter(|line| line.contains("serving MCP over HTTP"))
+                    .find_map(|line| line.split("address=").nth(1))
+                    .and_then(|rest| rest.split_whitespace().next())
+                {
+                    return address.to_owned();
+                }
+                if let Ok(Some(status)) = server.child.try_wait() {
+                    panic!(
+                        "toolhost exited ({status}) before listening:\n{}",
+                        server.stderr()
+                    );
+                }
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        };
+        let address = match tokio::time::timeout(LIMIT, address).await {
+            Ok(address) => address,
+            Err(_) => panic!(
+                "toolhost did not listen within {LIMIT:?}:\n{}",
+                server.stderr()
+            ),
+        };
+        server.base = format!("http://{address}");
+        server
+    }
+
+    /// `BASE/PATH`.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// Waits until `/readyz` says the initial load is done; returns its body.
+    pub async fn wait_ready(&self) -> Value {
+        let client = http_client();
+        let wait = async {
+            loop {
+                if let Ok(response) = client.get(self.url("/readyz")).send().await
+                    && response.status() == 200
+                {
+                    return response.json::<Value>().await.expect("readyz JSON");
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        };
+        bounded("/readyz", wait).await
+    }
+
+    /// An MCP client on the 2025-11-25 session flow (`initialize`,
+    /// `Mcp-Session-Id`), with `token` as bearer token if given.
+    pub async fn connect(&self, token: Option<&str>) -> HttpClient {
+        self.connect_with(token, ClientLifecycleMode::Initialize)
+            .await
+            .unwrap_or_else(|e| panic!("MCP over HTTP: {e}\nstderr:\n{}", self.stderr()))
+    }
+
+    /// An MCP client on the stateless 2026-07-28 flow (`server/discover`,
+    /// per-request metadata).
+    pub async fn connect_stateless(&self, token: Option<&str>) -> HttpClient {
+        self.connect_with(
+            token,
+            ClientLifecycleMode::Discover {
+                preferred_versions: vec![ProtocolVersion::V_2026_07_28],
+            },
+        )
+        .await
+        .unwrap_or_else(|e| panic!("MCP over HTTP: {e}\nstderr:\n{}", self.stderr()))
+    }
+
+    /// Connects with `lifecycle`; `Err` is the client's error text.
+    pub async fn connect_with(
+        &self,
+        token: Option<&str>,
+        lifecycle: ClientLifecycleMode,
+    ) -> Result<HttpClient, String> {
+        let mut config = StreamableHttpClientTransportConfig::with_uri(self.url("/mcp"));
+        if let Some(token) = token {
+            config = config.auth_header(token);
+        }
+        let transport = StreamableHttpClientTransport::from_config(config);
+        let notes = Notes::default();
+        match lifecycle {
+            ClientLifecycleMode::Initialize => {
+                bounded("MCP handshake over HTTP", notes.serve(transport)).await
+            }
+            lifecycle => {
+                bounded(
+                    "MCP discovery over HTTP",
+                    notes.serve_with_lifecycle(transport, lifecycle),
+                )
+                .await
+            }
+        }
+        .map_err(|e| e.to_string())
+    }
+
+    /// Everything the server wrote to stderr so far.
+    pub fn stderr(&self) -> String {
+        String::from_utf8_lossy(&self.stderr.lock().unwrap()).into_owned()
+    }
+
+    /// The process id, e.g. to send it a signal.
+    pub fn pid(&self) -> u32 {
+        self.child.id().expect("toolhost is running")
+    }
+
+    /// Sends SIGTERM, as a service manager does to stop the server.
+    pub fn terminate(&self) {
+        let status = std::process::Command::new("kill")
+            .args(["-TERM", &self.pid().to_string()])
+            .status()
+            .expect("run kill");
+        assert!(status.success(), "kill -TERM failed");
+    }
+
+    /// Waits for the process to exit.
+    pub async fn wait_exit(&mut self) -> ExitStatus {
+        bounded("toolhost exit", self.child.wait())
+            .await
+            .expect("wait for toolhost")
+    }
+}
+
+impl Drop for HttpServer {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            eprintln!(
+                "--- toolhost stderr ---\n{}--- end of toolhost stderr ---",
+                self.stderr()
+            );
+        }
+    }
+}
+
+/// A plain HTTP client, for status-code cases.
+pub fn http_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(LIMIT)
+        .no_proxy()
+        .build()
+        .expect("reqwest client")
+}
+
+/// The raw `initialize` POST of the session flow, as JSON-RPC.
+pub fn initialize_body() -> Value {
+    serde_json::json!({
+        "jsonrpc": "2.0",
+        "id": 1,
+        "method": "initialize",
+        "params": {
+            "protocolVersion": "2025-11-25",
+            "capabilities": {},
+            "clientInfo": { "name": "raw", "version": "0" }
+        }
+    })
+}
+
+/// A POST to `/mcp` with the headers MCP requires (JSON body, accepting
+/// JSON and SSE).
+pub fn post_mcp(
+    client: &reqwest::Client,
+    server: &HttpServer,
+    body: &Value,
+) -> reqwest::RequestBuilder {
+    client
+        .post(server.url("/mcp"))
+        .header("content-type", "application/json")
+        .header("accept", "application/json, text/event-stream")
+        .body(body.to_string())
+}
