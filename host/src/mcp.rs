@@ -278,14 +278,18 @@ impl Handler {
         let peer = context.peer.clone();
         let progress_token = context.meta.get_progress_token();
         let min_level = self.min_level.clone();
+        // A 2026-07-28 request names its own level; older sessions set one
+        // with logging/setLevel.
+        let request_level = context.meta.log_level();
         let task = tokio::spawn(async move {
             while let Some(event) = receiver.recv().await {
                 match event {
                     PluginEvent::Log { level, message } => {
                         let level = to_logging_level(level);
-                        if severity(level)
-                            < severity(*min_level.lock().unwrap_or_else(|e| e.into_inner()))
-                        {
+                        let threshold = request_level.unwrap_or_else(|| {
+                            *min_level.lock().unwrap_or_else(|e| e.into_inner())
+                        });
+                        if severity(level) < severity(threshold) {
                             continue;
                         }
                         let _ = peer
