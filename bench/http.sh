@@ -31,17 +31,18 @@ echo "building toolhost (release)..." >&2
 cargo build --release -p toolhost --quiet
 BIN=target/release/toolhost
 
-# A trivial tool: the fixture `misbehave_echo` unless BENCH_WASM, BENCH_TOOL
-# and BENCH_ARGS name another (e.g. an example's math_add).
+# A trivial tool: the example `math_add`, unless BENCH_WASM, BENCH_TOOL and
+# BENCH_ARGS name another.
 if [ -n "${BENCH_WASM:-}" ]; then
     WASM=$BENCH_WASM
     TOOL=${BENCH_TOOL:?set BENCH_TOOL with BENCH_WASM}
     ARGS=${BENCH_ARGS:-'{}'}
 else
-    (cd plugins/fixtures && cargo build --release --quiet -p misbehave)
-    WASM=plugins/fixtures/target/wasm32-wasip2/release/misbehave.wasm
-    TOOL=misbehave_echo
-    ARGS='{"text":"hi"}'
+    echo "building the math example plugin..." >&2
+    (cd plugins && cargo build --release --quiet -p math)
+    WASM=plugins/target/wasm32-wasip2/release/math.wasm
+    TOOL=math_add
+    ARGS='{"a":1,"b":2}'
 fi
 
 WORK=$(mktemp -d)
