@@ -158,6 +158,13 @@ pub async fn serve(
     streams: CancellationToken,
     grace: Duration,
 ) -> anyhow::Result<()> {
+    // Responses are small and often written in pieces (SSE events); without
+    // TCP_NODELAY, Nagle's algorithm and delayed ACKs add ~40 ms to each.
+    let listener = axum::serve::ListenerExt::tap_io(listener, |stream| {
+        if let Err(e) = stream.set_nodelay(true) {
+            tracing::debug!("cannot set TCP_NODELAY: {e}");
+        }
+    });
     let server = axum::serve(
         listener,
         router.into_make_service_with_connect_info::<SocketAddr>(),
