@@ -8,7 +8,10 @@
 
 use std::time::Duration;
 
-use rmcp::model::{CallToolRequestParams, LoggingLevel, SetLevelRequestParams, SubscriptionFilter};
+use rmcp::model::{
+    CallToolRequestParams, LoggingLevel, ServerNotification, SetLevelRequestParams,
+    SubscriptionFilter,
+};
 use serde_json::{Value, json};
 use toolhost_tests::http::{HttpClient, HttpServer, http_client, initialize_body, post_mcp};
 use toolhost_tests::{MATH, MISBEHAVE, PluginDir, RAW, bounded, text};
@@ -60,7 +63,7 @@ async fn the_session_flow_lists_and_calls() {
 
 #[tokio::test]
 async fn the_stateless_flow_lists_calls_and_listens() {
-    let dir = PluginDir::with(&[MISBEHAVE, RAW]);
+    let dir = PluginDir::with(&[MISBEHAVE]);
     let server = start(&dir, &[]).await;
     let client = server.connect_stateless(None).await;
 
@@ -77,6 +80,20 @@ async fn the_stateless_flow_lists_calls_and_listens() {
     .await
     .expect("subscriptions/listen");
     assert_eq!(subscription.acknowledged().tools_list_changed, Some(true));
+    // A new plugin file is loaded and announced on the stream.
+    dir.add(RAW);
+    let notification = bounded("notifications/tools/list_changed", subscription.next())
+        .await
+        .expect("subscription stream");
+    assert!(
+        matches!(
+            notification,
+            Some(ServerNotification::ToolListChangedNotification(_))
+        ),
+        "{notification:?}"
+    );
+    let names = tool_names(&client).await;
+    assert!(names.contains(&"raw_greet".to_owned()), "{names:?}");
     bounded("cancel listen", subscription.cancel())
         .await
         .expect("cancel");
