@@ -51,6 +51,25 @@ pub struct Snapshot {
     pub failures: BTreeMap<PathBuf, String>,
 }
 
+impl Snapshot {
+    /// A copy with nothing of `path`: no tools, no recorded failure. Its
+    /// group stays until the caller replaces or removes it.
+    fn without(&self, path: &Path) -> Snapshot {
+        let mut failures = self.failures.clone();
+        failures.remove(path);
+        Snapshot {
+            groups: self.groups.clone(),
+            tools: self
+                .tools
+                .iter()
+                .filter(|(_, t)| t.group.path != path)
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+            failures,
+        }
+    }
+}
+
 /// The live catalog.
 pub struct Catalog {
     current: RwLock<Arc<Snapshot>>,
@@ -200,17 +219,7 @@ impl Catalog {
                 ));
             }
         }
-        let mut next = Snapshot {
-            groups: current.groups.clone(),
-            tools: current
-                .tools
-                .iter()
-                .filter(|(_, t)| t.group.path != path)
-                .map(|(k, v)| (k.clone(), v.clone()))
-                .collect(),
-            failures: current.failures.clone(),
-        };
-        next.failures.remove(&path);
+        let mut next = current.without(&path);
         next.groups.insert(path, group);
         next.tools
             .extend(tools.into_iter().map(|t| (t.name.clone(), Arc::new(t))));
@@ -226,17 +235,7 @@ impl Catalog {
         if !current.groups.contains_key(path) && !current.failures.contains_key(path) {
             return;
         }
-        let mut next = Snapshot {
-            groups: current.groups.clone(),
-            tools: current
-                .tools
-                .iter()
-                .filter(|(_, t)| t.group.path != path)
-                .map(|(k, v)| (k.clone(), v.clone()))
-                .collect(),
-            failures: current.failures.clone(),
-        };
-        next.failures.remove(path);
+        let mut next = current.without(path);
         let changed = next.groups.remove(path).is_some();
         *current = Arc::new(next);
         drop(current);
