@@ -57,6 +57,20 @@ impl plugin::host::Host for Bare {
     fn config(&mut self, _: String) -> Option<String> {
         None
     }
+    fn resource_updated(&mut self, _: String) {}
+    async fn sample(
+        &mut self,
+        _: plugin::types::SamplingRequest,
+    ) -> Result<plugin::types::SamplingResponse, String> {
+        Err("no client".into())
+    }
+    async fn elicit(
+        &mut self,
+        _: String,
+        _: String,
+    ) -> Result<plugin::types::ElicitResponse, String> {
+        Err("no client".into())
+    }
 }
 
 impl wasmtime::ResourceLimiter for Bare {

@@ -17,7 +17,8 @@ use serde_json::{Map, Value};
 use tokio::sync::{broadcast, watch};
 use tokio_util::sync::CancellationToken;
 
-use crate::config::ToolFilter;
+use crate::config::{ServerConfig, ToolFilter};
+use crate::published::{self, Prompt, Resource, Template, UriMap};
 use crate::runtime::{Annotations, EventSink, Fault, Group, Level, LoadError, Output, PluginError};
 
 /// A JSON object (schemas, arguments).
@@ -36,6 +37,8 @@ pub struct Tool {
     pub annotations: Annotations,
     /// The group version this tool belongs to.
     pub group: Arc<Group>,
+    /// The group's URIs, for links and resources in results.
+    pub uris: Arc<UriMap>,
     input_validator: jsonschema::Validator,
     output_validator: Option<jsonschema::Validator>,
 }
@@ -47,6 +50,12 @@ pub struct Snapshot {
     pub groups: BTreeMap<PathBuf, Arc<Group>>,
     /// Published tools by name.
     pub tools: BTreeMap<String, Arc<Tool>>,
+    /// Published static resources by URI.
+    pub resources: BTreeMap<String, Arc<Resource>>,
+    /// Published resource templates by URI template.
+    pub templates: BTreeMap<String, Arc<Template>>,
+    /// Published prompts by name.
+    pub prompts: BTreeMap<String, Arc<Prompt>>,
     /// Files that could not be loaded, with the reason.
     pub failures: BTreeMap<PathBuf, String>,
 }
@@ -59,15 +68,41 @@ impl Snapshot {
         failures.remove(path);
         Snapshot {
             groups: self.groups.clone(),
-            tools: self
-                .tools
-                .iter()
-                .filter(|(_, t)| t.group.path != path)
-                .map(|(k, v)| (k.clone(), v.clone()))
-                .collect(),
+            tools: keep(&self.tools, |t| &t.group, path),
+            resources: keep(&self.resources, |r| &r.group, path),
+            templates: keep(&self.templates, |t| &t.group, path),
+            prompts: keep(&self.prompts, |p| &p.group, path),
             failures,
         }
     }
+
+    /// The group serving the published `uri`, with the URI in the group's
+    /// own terms: a static resource's, or one matching a template.
+    pub fn resource_owner(&self, uri: &str) -> Option<(Arc<Group>, Arc<UriMap>, String)> {
+        if let Some(resource) = self.resources.get(uri) {
+            return Some((
+                resource.group.clone(),
+                resource.uris.clone(),
+                resource.declared.uri.clone(),
+            ));
+        }
+        self.templates.values().find_map(|template| {
+            let declared = template.uris.declared(uri)?;
+            Some((template.group.clone(), template.uris.clone(), declared))
+        })
+    }
+}
+
+/// The entries of `map` that do not belong to the group loaded from `path`.
+fn keep<T>(
+    map: &BTreeMap<String, Arc<T>>,
+    group: impl Fn(&T) -> &Arc<Group>,
+    path: &Path,
+) -> BTreeMap<String, Arc<T>> {
+    map.iter()
+        .filter(|(_, entry)| group(entry).path != path)
+        .map(|(key, entry)| (key.clone(), entry.clone()))
+        .collect()
 }
 
 /// The live catalog.
@@ -77,8 +112,12 @@ pub struct Catalog {
     changes: watch::Sender<u64>,
     ready: watch::Sender<bool>,
     notices: broadcast::Sender<Notice>,
+    /// Published URIs of resources a group said changed.
+    updates: broadcast::Sender<String>,
     /// A request stopped waiting for the initial load before it was done.
     answered_early: AtomicBool,
+    /// Most items in one page of a list.
+    pub page_size: usize,
 }
 
 /// A message from the host itself (not from a plugin) for every connected
@@ -123,7 +162,20 @@ impl Catalog {
             changes: watch::channel(0).0,
             ready: watch::channel(false).0,
             notices: broadcast::channel(64).0,
+            updates: broadcast::channel(256).0,
             answered_early: AtomicBool::new(false),
+            page_size: 100,
+        }
+    }
+
+    /// A catalog named and paged as `[server]` says.
+    pub fn from_config(server: &ServerConfig) -> Self {
+        Self {
+            page_size: server.page_size,
+            ..Self::new(Naming {
+                separator: server.separator.clone(),
+                strict: server.strict_names,
+            })
         }
     }
 
@@ -138,6 +190,17 @@ impl Catalog {
     /// Receives what [`Catalog::notify`] sends from now on.
     pub fn notices(&self) -> broadcast::Receiver<Notice> {
         self.notices.subscribe()
+    }
+
+    /// Tells subscribed clients that the resource at `uri` (as published)
+    /// changed.
+    pub fn resource_updated(&self, uri: String) {
+        let _ = self.updates.send(uri);
+    }
+
+    /// Receives what [`Catalog::resource_updated`] sends from now on.
+    pub fn resource_updates(&self) -> broadcast::Receiver<String> {
+        self.updates.subscribe()
     }
 
     /// Marks the initial load as done: requests waiting for it go on.
@@ -186,7 +249,15 @@ impl Catalog {
     /// a tool is invalid or a name collides with another file's.
     pub fn insert(&self, group: Group) -> Result<(), LoadError> {
         let group = Arc::new(group);
-        let tools = build_tools(&group, &self.naming)?;
+        let prefix = group
+            .policy
+            .namespace
+            .clone()
+            .unwrap_or_else(|| group.name.to_string());
+        let uris =
+            Arc::new(UriMap::new(&group, &prefix).map_err(|why| LoadError::new(&group.path, why))?);
+        let tools = build_tools(&group, &self.naming, &prefix, &uris)?;
+        let published = published::build(&group, &self.naming, &prefix, &uris)?;
         let path = group.path.clone();
         let mut current = self.current.write().unwrap_or_else(|e| e.into_inner());
         for (other_path, other) in &current.groups {
@@ -219,10 +290,72 @@ impl Catalog {
                 ));
             }
         }
+        let collision = |kind: &str, name: &str, other: &Group| {
+            LoadError::new(
+                &path,
+                format!(
+                    "{kind} `{name}` of group `{}` collides with the same one from group `{}` ({}); \
+                     set `namespace` in [groups.{}] of toolhost.toml to tell them apart",
+                    group.name,
+                    other.name,
+                    other.path.display(),
+                    group.name
+                ),
+            )
+        };
+        fn taken<'a>(other: Option<&'a Arc<Group>>, path: &Path) -> Option<&'a Arc<Group>> {
+            other.filter(|other| other.path != path)
+        }
+        for resource in &published.resources {
+            if let Some(other) = taken(
+                current.resources.get(&resource.uri).map(|r| &r.group),
+                &path,
+            ) {
+                return Err(collision("resource", &resource.uri, other));
+            }
+        }
+        for template in &published.templates {
+            if let Some(other) = taken(
+                current
+                    .templates
+                    .get(&template.uri_template)
+                    .map(|t| &t.group),
+                &path,
+            ) {
+                return Err(collision(
+                    "resource template",
+                    &template.uri_template,
+                    other,
+                ));
+            }
+        }
+        for prompt in &published.prompts {
+            if let Some(other) = taken(current.prompts.get(&prompt.name).map(|p| &p.group), &path) {
+                return Err(collision("prompt", &prompt.name, other));
+            }
+        }
         let mut next = current.without(&path);
         next.groups.insert(path, group);
         next.tools
             .extend(tools.into_iter().map(|t| (t.name.clone(), Arc::new(t))));
+        next.resources.extend(
+            published
+                .resources
+                .into_iter()
+                .map(|r| (r.uri.clone(), Arc::new(r))),
+        );
+        next.templates.extend(
+            published
+                .templates
+                .into_iter()
+                .map(|t| (t.uri_template.clone(), Arc::new(t))),
+        );
+        next.prompts.extend(
+            published
+                .prompts
+                .into_iter()
+                .map(|p| (p.name.clone(), Arc::new(p))),
+        );
         *current = Arc::new(next);
         drop(current);
         self.announce();
@@ -259,6 +392,9 @@ impl Catalog {
         let mut next = Snapshot {
             groups: current.groups.clone(),
             tools: current.tools.clone(),
+            resources: current.resources.clone(),
+            templates: current.templates.clone(),
+            prompts: current.prompts.clone(),
             failures: current.failures.clone(),
         };
         next.failures
@@ -352,17 +488,17 @@ fn display_path(pointer: &str) -> &str {
 }
 
 /// Builds the tools of one group, checking every name and schema.
-fn build_tools(group: &Arc<Group>, naming: &Naming) -> Result<Vec<Tool>, LoadError> {
+fn build_tools(
+    group: &Arc<Group>,
+    naming: &Naming,
+    prefix: &str,
+    uris: &Arc<UriMap>,
+) -> Result<Vec<Tool>, LoadError> {
     let fail = |reason: String| LoadError::new(&group.path, reason);
     check_name(&group.name, naming.strict)
         .map_err(|why| fail(format!("group name `{}` {why}", group.name)))?;
     let filter =
         ToolSelection::new(&group.policy.tools).map_err(|e| fail(format!("tools filter: {e}")))?;
-    let prefix = group
-        .policy
-        .namespace
-        .clone()
-        .unwrap_or_else(|| group.name.to_string());
     let mut seen = HashSet::new();
     let mut tools = Vec::new();
     for operation in &group.operations {
@@ -420,6 +556,7 @@ fn build_tools(group: &Arc<Group>, naming: &Naming) -> Result<Vec<Tool>, LoadErr
             output_schema,
             annotations: operation.annotations,
             group: group.clone(),
+            uris: uris.clone(),
             input_validator,
             output_validator,
         });

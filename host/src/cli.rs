@@ -10,7 +10,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use rmcp::ServiceExt as _;
 
 use crate::caller::ScopePolicy;
-use crate::catalog::{Catalog, Naming};
+use crate::catalog::Catalog;
 use crate::config::{
     ByteSize, Config, HttpConfig, HumanDuration, JwtConfig, LimitOverrides, RateLimitConfig,
 };
@@ -253,14 +253,10 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         Some(dir) => dir,
         None => load::bundled_plugins()?,
     };
-    let naming = Naming {
-        separator: config.server.separator.clone(),
-        strict: config.server.strict_names,
-    };
     let (listen, http_config) = args.http.apply(config.http.clone())?;
     let scopes = Arc::new(ScopePolicy::new(http_config.auth.scopes.clone()));
+    let catalog = Arc::new(Catalog::from_config(&config.server));
     let runtime = Runtime::new(config, overrides)?;
-    let catalog = Arc::new(Catalog::new(naming));
     let metrics = Metrics::new();
     let handler = mcp::Handler::new(catalog.clone())
         .with_metrics(metrics.clone())
@@ -321,12 +317,8 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
 
 async fn dev(args: DevArgs) -> anyhow::Result<ExitCode> {
     let (config, overrides) = args.common.load()?;
-    let naming = Naming {
-        separator: config.server.separator.clone(),
-        strict: config.server.strict_names,
-    };
+    let catalog = Arc::new(Catalog::from_config(&config.server));
     let runtime = Runtime::new(config, overrides)?;
-    let catalog = Arc::new(Catalog::new(naming));
     let dev_loop = dev::start(runtime, catalog.clone(), &args.crates)?;
     tracing::info!(staging = %dev_loop.staging.dir().display(), "dev loop started; waiting for a client on stdio");
     serve_stdio(mcp::Handler::new(catalog)).await?;
@@ -349,12 +341,8 @@ async fn serve_stdio(handler: mcp::Handler) -> anyhow::Result<()> {
 
 async fn inspect(args: InspectArgs) -> anyhow::Result<ExitCode> {
     let (config, overrides) = args.common.load()?;
-    let naming = Naming {
-        separator: config.server.separator.clone(),
-        strict: config.server.strict_names,
-    };
+    let catalog = Catalog::from_config(&config.server);
     let runtime = Runtime::new(config, overrides)?;
-    let catalog = Catalog::new(naming);
     let group = match runtime.load(&args.file).await {
         Ok(group) => group,
         Err(e) => {

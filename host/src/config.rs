@@ -70,6 +70,15 @@ pub struct ServerConfig {
     /// and Anthropic APIs accept. Turn off to allow `.` (e.g. as separator).
     #[serde(default = "default_true")]
     pub strict_names: bool,
+    /// Most items in one page of `tools/list`, `resources/list`,
+    /// `resources/templates/list` and `prompts/list`; the rest follow
+    /// through `nextCursor`.
+    #[serde(default = "default_page_size")]
+    pub page_size: usize,
+}
+
+fn default_page_size() -> usize {
+    100
 }
 
 fn default_true() -> bool {
@@ -90,6 +99,7 @@ impl Default for ServerConfig {
             separator: default_separator(),
             max_concurrent_calls: default_max_concurrent_calls(),
             strict_names: true,
+            page_size: default_page_size(),
         }
     }
 }
@@ -398,6 +408,9 @@ impl Config {
                  set server.strict_names = false to allow it anyway",
                 self.server.separator
             );
+        }
+        if self.server.page_size == 0 {
+            bail!("server.page_size must be at least 1");
         }
         if self.server.max_concurrent_calls == 0 {
             bail!("server.max_concurrent_calls must be at least 1");

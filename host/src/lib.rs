@@ -29,5 +29,6 @@ pub mod http;
 pub mod load;
 pub mod mcp;
 pub mod metrics;
+pub mod published;
 pub mod runtime;
 pub mod watch;

@@ -192,24 +192,35 @@ pub fn classify(error: &wasmtime::Error, state: &CallState, limits: &Limits) -> 
 }
 
 /// Checks a result against the output limits and JSON well-formedness.
+/// Bytes a piece of content carries, roughly as the client will receive it.
+pub fn content_size(content: &super::Content) -> u64 {
+    use super::Content;
+    (match content {
+        Content::Text(text) => text.len(),
+        Content::Image(media) | Content::Audio(media) => media.data.len() + media.mime_type.len(),
+        Content::Resource(resource) => resource_size(resource) as usize,
+        Content::Link(link) => {
+            link.uri.len()
+                + link.name.len()
+                + link.description.as_ref().map_or(0, String::len)
+                + link.title.as_ref().map_or(0, String::len)
+        }
+    }) as u64
+}
+
+/// Bytes an embedded resource carries.
+pub fn resource_size(resource: &super::EmbeddedResource) -> u64 {
+    use super::ResourceContents;
+    (resource.uri.len()
+        + match &resource.contents {
+            ResourceContents::Text(text) => text.len(),
+            ResourceContents::Blob(blob) => blob.len(),
+        }) as u64
+}
+
 pub fn check_output(output: &Output, limits: &Limits) -> Result<(), FaultKind> {
-    use super::{Content, ResourceContents};
-    let mut size = output.structured.as_ref().map_or(0, |s| s.len() as u64);
-    for content in &output.content {
-        size += match content {
-            Content::Text(text) => text.len(),
-            Content::Image(media) | Content::Audio(media) => {
-                media.data.len() + media.mime_type.len()
-            }
-            Content::Resource(resource) => {
-                resource.uri.len()
-                    + match &resource.contents {
-                        ResourceContents::Text(text) => text.len(),
-                        ResourceContents::Blob(blob) => blob.len(),
-                    }
-            }
-        } as u64;
-    }
+    let size = output.structured.as_ref().map_or(0, |s| s.len() as u64)
+        + output.content.iter().map(content_size).sum::<u64>();
     if size > limits.max_output {
         return Err(FaultKind::OutputTooLarge { size: Some(size) });
     }

@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::{Mutex, Semaphore};
 use tokio_util::sync::CancellationToken;
-use wasmtime::component::{Component, HasSelf, Linker};
+use wasmtime::component::{Component, HasSelf, Instance, InstancePre, Linker};
 use wasmtime::{Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store};
 
 pub use fault::{Fault, FaultKind, LoadError};
@@ -33,13 +33,20 @@ use state::CallState;
 wasmtime::component::bindgen!({
     world: "service-group",
     path: "../wit",
+    imports: {
+        "toolhost:plugin/host.sample": async,
+        "toolhost:plugin/host.elicit": async,
+    },
     exports: { default: async },
 });
 
 pub use self::exports::toolhost::plugin::group::{GroupInfo, Operation};
+use self::exports::toolhost::plugin::{completions, group as tools, prompts, resources};
 pub use self::toolhost::plugin::types::{
-    Annotations, Content, EmbeddedResource, Error as PluginError, ErrorKind, Level, Media, Output,
-    ResourceContents,
+    Annotations, Completion, CompletionRequest, CompletionTarget, Content, ElicitAction,
+    ElicitResponse, EmbeddedResource, Error as PluginError, ErrorKind, Level, Media, Message,
+    Output, PromptArgument, PromptInfo, PromptResult, ResourceContents, ResourceInfo, ResourceLink,
+    ResourceTemplate, Role, SamplingRequest, SamplingResponse,
 };
 
 /// How often the epoch ticks: the resolution of deadlines and of yielding.
@@ -147,7 +154,8 @@ impl Runtime {
         let (pre, origin) = default
             .prepare(path, bytes.clone(), hash, cache, compiles)
             .await?;
-        let (info, operations) = describe(&pre, path).await?;
+        let declared = describe(&pre, path).await?;
+        let info = declared.info.clone();
         let policy = self.config.policy(&info.name, &self.overrides);
         let pre = if policy.limits.stack == self.default_stack {
             pre
@@ -165,7 +173,10 @@ impl Runtime {
             hash,
             cached: origin == cache::Origin::Cached,
             info,
-            operations,
+            operations: declared.operations,
+            resources: declared.resources,
+            templates: declared.templates,
+            prompts: declared.prompts,
             reused: (policy.instances == InstanceMode::Reuse).then(|| Mutex::new(None)),
             config: Arc::new(policy.config.clone()),
             policy,
@@ -215,7 +226,7 @@ impl Sandbox {
         hash: blake3::Hash,
         cache: Option<&cache::CompileCache>,
         compiles: &Semaphore,
-    ) -> Result<(ServiceGroupPre<CallState>, cache::Origin), LoadError> {
+    ) -> Result<(Prepared, cache::Origin), LoadError> {
         let _slot = compiles
             .acquire()
             .await
@@ -233,17 +244,88 @@ impl Sandbox {
             .linker
             .instantiate_pre(&component)
             .map_err(|e| LoadError::new(path, fault::describe_link_error(&e)))?;
-        let pre = ServiceGroupPre::new(pre)
+        let exports = Exports::find(&pre)
             .map_err(|e| LoadError::new(path, fault::describe_world_error(&e)))?;
-        Ok((pre, origin))
+        Ok((
+            Prepared {
+                pre,
+                exports: Arc::new(exports),
+            },
+            origin,
+        ))
     }
 }
 
+/// A linked component and where its exports are.
+#[derive(Clone)]
+struct Prepared {
+    pre: InstancePre<CallState>,
+    exports: Arc<Exports>,
+}
+
+/// The interfaces a component exports: `group` always; `resources`,
+/// `prompts` and `completions` when it offers them (a `tool-group`
+/// component does not).
+struct Exports {
+    tools: tools::GuestIndices,
+    resources: Option<resources::GuestIndices>,
+    prompts: Option<prompts::GuestIndices>,
+    completions: Option<completions::GuestIndices>,
+}
+
+impl Exports {
+    fn find(pre: &InstancePre<CallState>) -> wasmtime::Result<Self> {
+        Ok(Self {
+            tools: tools::GuestIndices::new(pre)?,
+            resources: resources::GuestIndices::new(pre).ok(),
+            prompts: prompts::GuestIndices::new(pre).ok(),
+            completions: completions::GuestIndices::new(pre).ok(),
+        })
+    }
+}
+
+/// Everything a group declares about itself at load.
+struct Declared {
+    info: GroupInfo,
+    operations: Vec<Operation>,
+    resources: Vec<ResourceInfo>,
+    templates: Vec<ResourceTemplate>,
+    prompts: Vec<PromptInfo>,
+}
+
+/// What a caller asks of a group.
+#[derive(Debug, Clone, Copy)]
+pub enum Request<'a> {
+    /// Run an operation with arguments (a JSON object as text).
+    Call {
+        operation: &'a str,
+        arguments: &'a str,
+    },
+    /// Read a resource by its declared URI.
+    Read { uri: &'a str },
+    /// Render a prompt.
+    Prompt {
+        name: &'a str,
+        arguments: &'a [(String, String)],
+    },
+    /// Suggest values for an argument.
+    Complete(&'a CompletionRequest),
+}
+
+/// A group's answer to a [`Request`] of the same kind: its own result or
+/// its own error.
+#[derive(Debug)]
+pub enum Reply {
+    Call(Result<Output, PluginError>),
+    Read(Result<Vec<EmbeddedResource>, PluginError>),
+    Prompt(Result<PromptResult, PluginError>),
+    Complete(Result<Completion, PluginError>),
+}
+
 /// Instantiates a freshly loaded component once to read its metadata.
-async fn describe(
-    pre: &ServiceGroupPre<CallState>,
-    path: &Path,
-) -> Result<(GroupInfo, Vec<Operation>), LoadError> {
+async fn describe(prepared: &Prepared, path: &Path) -> Result<Declared, LoadError> {
+    let pre = &prepared.pre;
+    let exports = &prepared.exports;
     let limits = Limits::default();
     let state = CallState::new("(loading)".into(), &[], Arc::default(), &limits)
         .map_err(|e| LoadError::new(path, format!("{e:#}")))?;
@@ -258,10 +340,28 @@ async fn describe(
         .begin_call(&limits, None, CancellationToken::new());
     let work = async {
         let instance = pre.instantiate_async(&mut store).await?;
-        let group = instance.toolhost_plugin_group();
+        let group = exports.tools.load(&mut store, &instance)?;
         let info = group.call_describe(&mut store).await?;
         let operations = group.call_operations(&mut store).await?;
-        wasmtime::Result::Ok((info, operations))
+        let (mut resources, mut templates, mut prompts) = Default::default();
+        if let Some(indices) = &exports.resources {
+            let guest = indices.load(&mut store, &instance)?;
+            resources = guest.call_list(&mut store).await?;
+            templates = guest.call_templates(&mut store).await?;
+        }
+        if let Some(indices) = &exports.prompts {
+            prompts = indices
+                .load(&mut store, &instance)?
+                .call_list(&mut store)
+                .await?;
+        }
+        wasmtime::Result::Ok(Declared {
+            info,
+            operations,
+            resources,
+            templates,
+            prompts,
+        })
     };
     match tokio::time::timeout(limits.timeout + DEADLINE_GRACE, work).await {
         Ok(Ok(found)) => Ok(found),
@@ -314,11 +414,17 @@ pub struct Group {
     pub info: GroupInfo,
     /// Its operations, as declared.
     pub operations: Vec<Operation>,
+    /// Its static resources, as declared.
+    pub resources: Vec<ResourceInfo>,
+    /// Its resource templates, as declared.
+    pub templates: Vec<ResourceTemplate>,
+    /// Its prompts, as declared.
+    pub prompts: Vec<PromptInfo>,
     /// The effective policy.
     pub policy: Policy,
     config: Arc<BTreeMap<String, String>>,
     grants: Arc<Vec<Box<dyn grants::Grant>>>,
-    pre: ServiceGroupPre<CallState>,
+    pre: Prepared,
     reused: Option<Mutex<Option<Live>>>,
     calls: Arc<Semaphore>,
 }
@@ -326,22 +432,22 @@ pub struct Group {
 /// An instance kept across calls (`instances = "reuse"`).
 struct Live {
     store: Store<CallState>,
-    instance: ServiceGroup,
+    instance: Instance,
 }
 
 /// What a successful call produced.
 #[derive(Debug)]
-pub struct Success {
+pub struct Success<T = Result<Output, PluginError>> {
     /// The guest's answer: its own result or its own error.
-    pub result: Result<Output, PluginError>,
+    pub result: T,
     /// Fuel the call consumed.
     pub fuel_used: u64,
 }
 
 impl Group {
     /// Runs operation `operation` with `arguments` (a JSON object as text).
-    /// `events` receives the guest's log and progress messages; `cancel`
-    /// stops the call.
+    /// `events` receives the guest's log and progress messages and its
+    /// requests to the client; `cancel` stops the call.
     pub async fn call(
         &self,
         operation: &str,
@@ -349,6 +455,25 @@ impl Group {
         events: Option<EventSink>,
         cancel: CancellationToken,
     ) -> Result<Success, Fault> {
+        let request = Request::Call {
+            operation,
+            arguments,
+        };
+        let Success { result, fuel_used } = self.invoke(request, events, cancel).await?;
+        match result {
+            Reply::Call(result) => Ok(Success { result, fuel_used }),
+            _ => unreachable!("a call is answered by a call reply"),
+        }
+    }
+
+    /// Runs any [`Request`] in the sandbox, under the group's policy, like
+    /// [`Group::call`].
+    pub async fn invoke(
+        &self,
+        request: Request<'_>,
+        events: Option<EventSink>,
+        cancel: CancellationToken,
+    ) -> Result<Success<Reply>, Fault> {
         let _slot = self
             .calls
             .acquire()
@@ -359,12 +484,16 @@ impl Group {
             None => {
                 let mut store = self.new_store()?;
                 store.data_mut().begin_call(limits, events, cancel.clone());
-                let instance = self.pre.instantiate_async(&mut store).await.map_err(|e| {
-                    let kind = fault::classify(&e, store.data(), limits);
-                    self.fault(FaultKind::Instantiate(kind.describe(&self.name, limits)))
-                })?;
-                self.run(&mut store, &instance, operation, arguments, cancel)
+                let instance = self
+                    .pre
+                    .pre
+                    .instantiate_async(&mut store)
                     .await
+                    .map_err(|e| {
+                        let kind = fault::classify(&e, store.data(), limits);
+                        self.fault(FaultKind::Instantiate(kind.describe(&self.name, limits)))
+                    })?;
+                self.run(&mut store, &instance, request, cancel).await
             }
             Some(slot) => {
                 let mut slot = slot.lock().await;
@@ -376,12 +505,16 @@ impl Group {
                             .data_mut()
                             .begin_call(limits, None, CancellationToken::new());
                         let instance =
-                            self.pre.instantiate_async(&mut store).await.map_err(|e| {
-                                let kind = fault::classify(&e, store.data(), limits);
-                                self.fault(FaultKind::Instantiate(
-                                    kind.describe(&self.name, limits),
-                                ))
-                            })?;
+                            self.pre
+                                .pre
+                                .instantiate_async(&mut store)
+                                .await
+                                .map_err(|e| {
+                                    let kind = fault::classify(&e, store.data(), limits);
+                                    self.fault(FaultKind::Instantiate(
+                                        kind.describe(&self.name, limits),
+                                    ))
+                                })?;
                         Live { store, instance }
                     }
                 };
@@ -393,9 +526,7 @@ impl Group {
                 store
                     .set_fuel(limits.fuel)
                     .map_err(|e| self.fault(FaultKind::Host(format!("{e:#}"))))?;
-                let outcome = self
-                    .run(&mut store, &instance, operation, arguments, cancel)
-                    .await;
+                let outcome = self.run(&mut store, &instance, request, cancel).await;
                 // A trap or a hit limit leaves the instance in an unknown
                 // state: the next call starts fresh.
                 if outcome.is_ok() {
@@ -414,7 +545,7 @@ impl Group {
             &self.policy.limits,
         )
         .map_err(|e| self.fault(FaultKind::Host(format!("{e:#}"))))?;
-        let mut store = new_store(self.pre.engine(), state)
+        let mut store = new_store(self.pre.pre.engine(), state)
             .map_err(|e| self.fault(FaultKind::Host(format!("{e:#}"))))?;
         store
             .set_fuel(self.policy.limits.fuel)
@@ -429,16 +560,58 @@ impl Group {
     async fn run(
         &self,
         store: &mut Store<CallState>,
-        instance: &ServiceGroup,
-        operation: &str,
-        arguments: &str,
+        instance: &Instance,
+        request: Request<'_>,
         cancel: CancellationToken,
-    ) -> Result<Success, Fault> {
+    ) -> Result<Success<Reply>, Fault> {
         let limits = &self.policy.limits;
         store.set_epoch_deadline(1);
-        let call = instance
-            .toolhost_plugin_group()
-            .call_call(&mut *store, operation, arguments);
+        let exports = &self.pre.exports;
+        let call = async {
+            wasmtime::Result::Ok(match request {
+                Request::Call {
+                    operation,
+                    arguments,
+                } => Reply::Call(
+                    exports
+                        .tools
+                        .load(&mut *store, instance)?
+                        .call_call(&mut *store, operation, arguments)
+                        .await?,
+                ),
+                Request::Read { uri } => Reply::Read(match &exports.resources {
+                    Some(indices) => {
+                        indices
+                            .load(&mut *store, instance)?
+                            .call_read(&mut *store, uri)
+                            .await?
+                    }
+                    None => Err(not_offered("resources")),
+                }),
+                Request::Prompt { name, arguments } => Reply::Prompt(match &exports.prompts {
+                    Some(indices) => {
+                        indices
+                            .load(&mut *store, instance)?
+                            .call_get(&mut *store, name, arguments)
+                            .await?
+                    }
+                    None => Err(not_offered("prompts")),
+                }),
+                Request::Complete(request) => Reply::Complete(match &exports.completions {
+                    Some(indices) => {
+                        indices
+                            .load(&mut *store, instance)?
+                            .call_complete(&mut *store, request)
+                            .await?
+                    }
+                    None => Ok(Completion {
+                        values: Vec::new(),
+                        total: None,
+                        has_more: false,
+                    }),
+                }),
+            })
+        };
         let outcome = tokio::select! {
             outcome = tokio::time::timeout(limits.timeout + DEADLINE_GRACE, call) => outcome,
             () = cancel.cancelled() => {
@@ -454,9 +627,7 @@ impl Group {
             Err(_elapsed) => Err(self.fault(FaultKind::Timeout)),
             Ok(Err(error)) => Err(self.fault(fault::classify(&error, state, limits))),
             Ok(Ok(result)) => {
-                if let Ok(output) = &result {
-                    fault::check_output(output, limits).map_err(|kind| self.fault(kind))?;
-                }
+                check_reply(&result, limits).map_err(|kind| self.fault(kind))?;
                 Ok(Success { result, fuel_used })
             }
         }
@@ -469,6 +640,38 @@ impl Group {
             kind,
         }
     }
+}
+
+/// The error a request gets from a group that does not export the
+/// interface it needs.
+fn not_offered(what: &str) -> PluginError {
+    PluginError {
+        kind: ErrorKind::NotFound,
+        message: format!("this group offers no {what}"),
+    }
+}
+
+/// Checks what a group answered against the limits it runs under.
+fn check_reply(reply: &Reply, limits: &Limits) -> Result<(), FaultKind> {
+    let too_large = |size: u64| {
+        (size > limits.max_output).then_some(FaultKind::OutputTooLarge { size: Some(size) })
+    };
+    let failure = match reply {
+        Reply::Call(Ok(output)) => return fault::check_output(output, limits),
+        Reply::Read(Ok(parts)) => too_large(parts.iter().map(fault::resource_size).sum()),
+        Reply::Prompt(Ok(prompt)) => too_large(
+            prompt
+                .messages
+                .iter()
+                .map(|m| fault::content_size(&m.content))
+                .sum(),
+        ),
+        Reply::Complete(Ok(completion)) => {
+            too_large(completion.values.iter().map(|v| v.len() as u64).sum())
+        }
+        _ => None,
+    };
+    failure.map_or(Ok(()), Err)
 }
 
 /// Advances every engine's epoch each [`TICK`] until dropped.

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use tokio::sync::mpsc::UnboundedSender;
+use tokio::sync::oneshot;
 use tokio_util::sync::CancellationToken;
 use wasmtime::ResourceLimiter;
 use wasmtime::component::ResourceTable;
@@ -21,8 +22,8 @@ const MAX_EVENTS_PER_CALL: u32 = 1000;
 /// Longest log message forwarded, in bytes.
 const MAX_EVENT_TEXT: usize = 8 * 1024;
 
-/// Something a guest reported during a call.
-#[derive(Debug, Clone, PartialEq)]
+/// Something a guest reported or asked for during a call.
+#[derive(Debug)]
 pub enum PluginEvent {
     /// `host.log`.
     Log {
@@ -34,6 +35,19 @@ pub enum PluginEvent {
         done: f64,
         total: Option<f64>,
         message: Option<String>,
+    },
+    /// `host.resource-updated`, with the URI as the group declares it.
+    ResourceUpdated { uri: String },
+    /// `host.sample`: the guest waits for `reply`.
+    Sample {
+        request: types::SamplingRequest,
+        reply: oneshot::Sender<Result<types::SamplingResponse, String>>,
+    },
+    /// `host.elicit`: the guest waits for `reply`.
+    Elicit {
+        message: String,
+        requested_schema: String,
+        reply: oneshot::Sender<Result<types::ElicitResponse, String>>,
     },
 }
 
@@ -118,6 +132,28 @@ impl CallState {
                 tracing::debug!(group = %self.group, stream, bytes = tail.total(), tail = %tail.text(), "guest output");
             }
         }
+    }
+
+    /// Sends a request to the client through the call's event sink and
+    /// waits for the answer. There is none without a client (a call made by
+    /// the host itself, as in benchmarks).
+    async fn ask<T>(
+        &mut self,
+        what: &str,
+        event: impl FnOnce(oneshot::Sender<Result<T, String>>) -> PluginEvent,
+    ) -> Result<T, String> {
+        let Some(events) = &self.events else {
+            return Err(format!(
+                "no MCP client is attached to this call to answer {what}"
+            ));
+        };
+        let (reply, answer) = oneshot::channel();
+        events
+            .send(event(reply))
+            .map_err(|_| format!("the client connection closed before {what} could be asked"))?;
+        answer
+            .await
+            .unwrap_or_else(|_| Err(format!("the client connection closed during {what}")))
     }
 
     fn emit(&mut self, event: PluginEvent) {
@@ -222,5 +258,30 @@ impl host::Host for CallState {
 
     fn config(&mut self, key: String) -> Option<String> {
         self.config.get(&key).cloned()
+    }
+
+    fn resource_updated(&mut self, uri: String) {
+        self.emit(PluginEvent::ResourceUpdated { uri });
+    }
+
+    async fn sample(
+        &mut self,
+        request: types::SamplingRequest,
+    ) -> Result<types::SamplingResponse, String> {
+        self.ask("sampling", |reply| PluginEvent::Sample { request, reply })
+            .await
+    }
+
+    async fn elicit(
+        &mut self,
+        message: String,
+        requested_schema: String,
+    ) -> Result<types::ElicitResponse, String> {
+        self.ask("elicitation", |reply| PluginEvent::Elicit {
+            message,
+            requested_schema,
+            reply,
+        })
+        .await
     }
 }
