@@ -30,3 +30,8 @@ fmt:
     cargo fmt --all
     cd plugins && cargo fmt --all
     cd plugins/fixtures && cargo fmt --all
+
+# The official MCP conformance suite (server mode, active scenarios) against
+# `toolhost serve --http` serving plugins/conformance. Needs npm.
+conformance *ARGS:
+    bash conformance/run.sh {{ARGS}}

@@ -16,7 +16,12 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// `(const name, cargo target name)` of the examples the tests use.
-const EXAMPLES: &[(&str, &str)] = &[("MATH", "math"), ("TEXT", "text"), ("JSON", "json")];
+const EXAMPLES: &[(&str, &str)] = &[
+    ("MATH", "math"),
+    ("TEXT", "text"),
+    ("JSON", "json"),
+    ("CONFORMANCE", "conformance"),
+];
 
 /// `(const name, cargo target name)` of every crate in `plugins/fixtures/`.
 const FIXTURES: &[(&str, &str)] = &[

@@ -2,56 +2,23 @@
 //! streamable HTTP client (both protocol eras) and raw HTTP for the cases
 //! where the status code is the point.
 
-// MCP logging is deprecated by SEP-2577 in the newest era; clients of the
-// current eras still receive plugin log lines through it.
-#![allow(deprecated)]
-
 use std::process::{ExitStatus, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use rmcp::model::{LoggingMessageNotificationParam, ProgressNotificationParam, ProtocolVersion};
-use rmcp::service::{
-    ClientLifecycleMode, ClientServiceExt as _, NotificationContext, RunningService,
-};
+use rmcp::model::ProtocolVersion;
+use rmcp::service::{ClientLifecycleMode, ClientServiceExt as _, RunningService};
 use rmcp::transport::StreamableHttpClientTransport;
 use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
-use rmcp::{ClientHandler, RoleClient, ServiceExt as _};
+use rmcp::{RoleClient, ServiceExt as _};
 use serde_json::Value;
 use tokio::io::AsyncReadExt as _;
 use tokio::process::{Child, Command};
 
-use crate::{LIMIT, PluginDir, bounded, toolhost_bin};
+use crate::{LIMIT, Notes, PluginDir, bounded, toolhost_bin};
 
 /// An MCP client connected over HTTP; its handler is [`Notes`].
 pub type HttpClient = RunningService<RoleClient, Notes>;
-
-/// What a client heard from the server besides responses.
-#[derive(Clone, Default)]
-pub struct Notes {
-    /// `notifications/message` data, in order.
-    pub logs: Arc<Mutex<Vec<Value>>>,
-    /// `notifications/progress` values, in order.
-    pub progress: Arc<Mutex<Vec<f64>>>,
-}
-
-impl ClientHandler for Notes {
-    async fn on_logging_message(
-        &self,
-        params: LoggingMessageNotificationParam,
-        _context: NotificationContext<RoleClient>,
-    ) {
-        self.logs.lock().unwrap().push(params.data);
-    }
-
-    async fn on_progress(
-        &self,
-        params: ProgressNotificationParam,
-        _context: NotificationContext<RoleClient>,
-    ) {
-        self.progress.lock().unwrap().push(params.progress);
-    }
-}
 
 /// `toolhost serve DIR --http 127.0.0.1:0 [ARGS]` as a child process, on a
 /// port it picked itself (read from its log), with its stderr recorded. The
@@ -187,12 +154,21 @@ impl HttpServer {
         token: Option<&str>,
         lifecycle: ClientLifecycleMode,
     ) -> Result<HttpClient, String> {
+        self.connect_as(Notes::default(), token, lifecycle).await
+    }
+
+    /// Connects with `notes` as the client's handler.
+    pub async fn connect_as(
+        &self,
+        notes: Notes,
+        token: Option<&str>,
+        lifecycle: ClientLifecycleMode,
+    ) -> Result<HttpClient, String> {
         let mut config = StreamableHttpClientTransportConfig::with_uri(self.url("/mcp"));
         if let Some(token) = token {
             config = config.auth_header(token);
         }
         let transport = StreamableHttpClientTransport::from_config(config);
-        let notes = Notes::default();
         match lifecycle {
             ClientLifecycleMode::Initialize => {
                 bounded("MCP handshake over HTTP", notes.serve(transport)).await

@@ -17,12 +17,14 @@
 mod binary;
 pub mod http;
 pub mod live;
+mod notes;
 mod plugin_dir;
 mod server;
 
 use std::time::Duration;
 
 pub use binary::{run_toolhost, toolhost_bin};
+pub use notes::{Notes, SAMPLED_TEXT};
 pub use plugin_dir::PluginDir;
 pub use server::{Server, text};
 

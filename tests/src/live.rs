@@ -3,25 +3,20 @@
 //! messages), and versions of the `versioned` fixture made by patching its
 //! name and tag slots.
 
-// MCP logging is deprecated by SEP-2577 in the newest protocol era, but it
-// is how the host sends build and reload errors to today's clients.
-#![allow(deprecated)]
-
 use std::pin::Pin;
 use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use rmcp::model::{CallToolRequestParams, LoggingMessageNotificationParam, Tool};
-use rmcp::service::{NotificationContext, RunningService};
-use rmcp::{ClientHandler, RoleClient, ServiceExt};
+use rmcp::model::{CallToolRequestParams, Tool};
+use rmcp::service::RunningService;
+use rmcp::{RoleClient, ServiceExt};
 use serde_json::Value;
 use tokio::io::{AsyncRead, AsyncReadExt, ReadBuf};
 use tokio::process::{Child, Command};
-use tokio::sync::watch;
 
-use crate::{LIMIT, PluginDir, VERSIONED, bounded, toolhost_bin};
+use crate::{LIMIT, Notes, PluginDir, VERSIONED, bounded, toolhost_bin};
 
 /// The `versioned` fixture with group name `name` and version tag `tag`
 /// (each at most 32 bytes of `[A-Za-z0-9_-]`): its `version` tool answers
@@ -67,31 +62,10 @@ pub fn publish(dir: &PluginDir, name: &str, bytes: &[u8]) {
     std::fs::rename(&tmp, dir.plugins().join(name)).expect("rename into place");
 }
 
-/// What the client was told without asking.
-#[derive(Clone)]
-pub struct Listener {
-    changes: Arc<watch::Sender<u64>>,
-    logs: Arc<Mutex<Vec<LoggingMessageNotificationParam>>>,
-}
-
-impl ClientHandler for Listener {
-    async fn on_tool_list_changed(&self, _context: NotificationContext<RoleClient>) {
-        self.changes.send_modify(|n| *n += 1);
-    }
-
-    async fn on_logging_message(
-        &self,
-        params: LoggingMessageNotificationParam,
-        _context: NotificationContext<RoleClient>,
-    ) {
-        self.logs.lock().unwrap().push(params);
-    }
-}
-
 /// A running `toolhost` (serve or dev) with a listening client.
 pub struct Live {
-    client: RunningService<RoleClient, Listener>,
-    listener: Listener,
+    client: RunningService<RoleClient, Notes>,
+    notes: Notes,
     stderr: Arc<Mutex<Vec<u8>>>,
     stdout: Arc<Mutex<Vec<u8>>>,
     child: Child,
@@ -145,17 +119,14 @@ impl Live {
                 sink.lock().unwrap().extend_from_slice(&chunk[..n]);
             }
         });
-        let listener = Listener {
-            changes: Arc::new(watch::channel(0).0),
-            logs: Arc::default(),
-        };
+        let notes = Notes::default();
         let stdout = Arc::new(Mutex::new(Vec::new()));
         let recorder = Recorder {
             inner: child.stdout.take().unwrap(),
             record: stdout.clone(),
         };
         let transport = (recorder, child.stdin.take().unwrap());
-        let client = match tokio::time::timeout(LIMIT, listener.clone().serve(transport)).await {
+        let client = match tokio::time::timeout(LIMIT, notes.clone().serve(transport)).await {
             Ok(Ok(client)) => client,
             outcome => panic!(
                 "MCP handshake with toolhost failed: {:?}\nstderr:\n{}",
@@ -165,11 +136,21 @@ impl Live {
         };
         Live {
             client,
-            listener,
+            notes,
             stderr,
             stdout,
             child,
         }
+    }
+
+    /// The MCP client.
+    pub fn client(&self) -> &RunningService<RoleClient, Notes> {
+        &self.client
+    }
+
+    /// What the client heard.
+    pub fn notes(&self) -> &Notes {
+        &self.notes
     }
 
     /// The server's process id.
@@ -179,13 +160,13 @@ impl Live {
 
     /// How many `tools/list_changed` notifications arrived so far.
     pub fn changes(&self) -> u64 {
-        *self.listener.changes.borrow()
+        *self.notes.changes.borrow()
     }
 
     /// Waits until more than `seen` `tools/list_changed` notifications
     /// arrived; returns the new count.
     pub async fn wait_for_change(&self, seen: u64) -> u64 {
-        let mut changes = self.listener.changes.subscribe();
+        let mut changes = self.notes.changes.subscribe();
         let wait = changes.wait_for(|n| *n > seen);
         match tokio::time::timeout(LIMIT, wait).await {
             Ok(Ok(n)) => *n,
@@ -269,7 +250,7 @@ impl Live {
 
     /// Log notifications received so far, as `level: data` lines.
     pub fn logs(&self) -> Vec<String> {
-        self.listener
+        self.notes
             .logs
             .lock()
             .unwrap()
