@@ -130,16 +130,28 @@
 
 #![warn(missing_docs)]
 
+mod completion;
 mod context;
+mod convert;
+mod elicit;
 mod error;
 mod export;
 mod output;
+mod prompt;
+mod resource;
 mod returned;
+mod sampling;
 mod schema;
+pub mod template;
 
+pub use completion::{Completion, CompletionContext, IntoCompletion, MAX_COMPLETION_VALUES};
 pub use context::{Context, Level};
+pub use elicit::Elicitation;
 pub use error::{ErrorKind, ResultExt, ToolError};
-pub use output::{Content, IntoOutput, ResourceContents, ToolOutput};
+pub use output::{Content, IntoOutput, ResourceContents, ResourceLink, ToolOutput};
+pub use prompt::{IntoPromptResult, Message, PromptResult, Role};
+pub use resource::{IntoResourceContents, ResourcePart};
+pub use sampling::{SamplingRequest, SamplingResponse};
 
 /// Declare a service group: put it on an inline module of `#[operation]`
 /// functions.
@@ -237,6 +249,198 @@ pub use toolhost_sdk_macros::group;
 #[doc(inline)]
 pub use toolhost_sdk_macros::operation;
 
+/// Publish a function of a [`group`] module as an MCP resource: a static
+/// resource at one URI (`uri = "..."`), or a family of resources named by a
+/// URI template (`template = "..."`).
+///
+/// ```
+/// use toolhost_sdk::prelude::*;
+///
+/// /// Project documents.
+/// #[group(name = "docs")]
+/// mod docs {
+///     use super::*;
+///
+///     /// The project's README.
+///     #[resource(uri = "docs://readme", mime_type = "text/markdown", title = "README")]
+///     pub fn readme() -> &'static str {
+///         "# Project\n\nHello."
+///     }
+///
+///     /// The logo, as PNG.
+///     #[resource(uri = "docs://logo.png", name = "logo", mime_type = "image/png")]
+///     pub fn logo_png() -> Vec<u8> {
+///         vec![0x89, b'P', b'N', b'G']
+///     }
+///
+///     /// One chapter of the guide, by number.
+///     #[resource(template = "docs://guide/{chapter}", mime_type = "text/markdown")]
+///     pub fn chapter(ctx: &Context, chapter: u32) -> Result<String, ToolError> {
+///         ctx.debug(format!("reading chapter {chapter}"));
+///         match chapter {
+///             1..=3 => Ok(format!("# Chapter {chapter}")),
+///             _ => Err(ToolError::not_found(format!("there is no chapter {chapter}; try 1 to 3"))),
+///         }
+///     }
+///
+///     /// Any file under `src/`, with a second part holding its size.
+///     #[resource(template = "docs://src/{+path}")]
+///     pub fn source(path: &str) -> Vec<ResourcePart> {
+///         vec![
+///             ResourcePart::text(format!("// {path}")).with_mime_type("text/x-rust"),
+///             ResourcePart::text("42 bytes").with_uri(format!("docs://src/{path}#size")),
+///         ]
+///     }
+/// }
+/// # fn main() {}
+/// ```
+///
+/// Attributes:
+///
+/// | attribute | meaning |
+/// | --- | --- |
+/// | `uri = "..."` | a static resource at this URI (listed by `resources/list`) |
+/// | `template = "..."` | a URI template (listed by `resources/templates/list`): `{name}` matches one path segment, `{+name}` the rest (see [`template`]) |
+/// | `name = "..."` | short name, `[A-Za-z0-9_-]`; defaults to the function name |
+/// | `title = "..."` | human-readable title |
+/// | `mime_type = "..."` | MIME type of the contents, given to every part that does not set its own |
+///
+/// The doc comment is the resource's description. One of `uri` and
+/// `template` is required.
+///
+/// Parameters: optionally `ctx: &Context` first; for a template, then either
+/// one parameter per template variable, named like it, of type `String`,
+/// `&str` or any `FromStr` type (a value that does not parse fails the read
+/// with `invalid-arguments`), or one struct deriving `Deserialize` whose
+/// (`String`) fields are the variables.
+///
+/// Returns anything [`IntoResourceContents`] (text, bytes, one or several
+/// [`ResourcePart`]s, JSON), or a `Result` of it. Parts without a URI get the
+/// URI that was read. Tell subscribed clients that a resource changed with
+/// [`Context::resource_updated`].
+#[doc(inline)]
+pub use toolhost_sdk_macros::resource;
+
+/// Publish a function of a [`group`] module as an MCP prompt: a template of
+/// messages that clients offer their users (`prompts/list`,
+/// `prompts/get`).
+///
+/// ```
+/// use toolhost_sdk::prelude::*;
+///
+/// /// Writing help.
+/// #[group(name = "writing")]
+/// mod writing {
+///     use super::*;
+///
+///     #[derive(Deserialize, JsonSchema)]
+///     pub struct ReviewArgs {
+///         /// The text to review.
+///         pub text: String,
+///         /// What to focus on, e.g. `tone` or `grammar`; everything when absent.
+///         pub focus: Option<String>,
+///     }
+///
+///     /// Ask for a review of a text.
+///     #[prompt(title = "Review a text")]
+///     pub fn review(ReviewArgs { text, focus }: ReviewArgs) -> Vec<Message> {
+///         let focus = focus.unwrap_or_else(|| "everything".into());
+///         vec![
+///             Message::user(format!("Review this text, focusing on {focus}:")),
+///             Message::user(Content::resource("writing://draft", text)),
+///         ]
+///     }
+///
+///     /// Start a brainstorm.
+///     #[prompt(name = "brainstorm")]
+///     pub fn brainstorm_prompt() -> &'static str {
+///         "Let's brainstorm. Ask me what the topic is."
+///     }
+/// }
+/// # fn main() {}
+/// ```
+///
+/// Attributes: `name = "..."` (`[A-Za-z0-9_-]`; defaults to the function
+/// name) and `title = "..."`. The doc comment is the prompt's description.
+///
+/// Parameters: optionally `ctx: &Context`, then optionally one arguments
+/// struct deriving `Deserialize` and `JsonSchema`. Its fields are the
+/// prompt's arguments, in order (sorted by name without the
+/// `preserve-order` feature): their doc comments are the descriptions,
+/// `#[schemars(title = "...")]` their titles, and every field that is not an
+/// `Option` (nor `#[serde(default)]`) is required. MCP passes prompt
+/// arguments as text, so the fields are `String`s (or enums of unit
+/// variants); the group's contract test checks it.
+///
+/// Returns anything [`IntoPromptResult`]: a `String` (one user message),
+/// `Vec<Message>`, a [`Message`], a [`PromptResult`] with a description, or
+/// a `Result` of one. A message holds text, an image, audio, an embedded
+/// resource or a resource link ([`Content`]).
+#[doc(inline)]
+pub use toolhost_sdk_macros::prompt;
+
+/// Publish a function of a [`group`] module as the completion of one prompt
+/// argument or template variable (`completion/complete`): clients call it
+/// as the user types.
+///
+/// ```
+/// use toolhost_sdk::prelude::*;
+///
+/// /// Code help.
+/// #[group(name = "code")]
+/// mod code {
+///     use super::*;
+///
+///     #[derive(Deserialize, JsonSchema)]
+///     pub struct ExplainArgs {
+///         /// Programming language.
+///         pub language: String,
+///     }
+///
+///     /// Explain a language's idioms.
+///     #[prompt]
+///     pub fn explain(args: ExplainArgs) -> String {
+///         format!("Explain idiomatic {}.", args.language)
+///     }
+///
+///     #[complete(prompt = "explain", argument = "language")]
+///     pub fn languages(value: &str) -> Completion {
+///         Completion::matching(["python", "rust", "typescript"], value)
+///     }
+///
+///     /// A crate's documentation.
+///     #[resource(template = "code://{language}/{package}")]
+///     pub fn package(language: String, package: String) -> String {
+///         format!("{package} ({language})")
+///     }
+///
+///     #[complete(template = "code://{language}/{package}", argument = "package")]
+///     pub fn packages(value: &str, context: &CompletionContext) -> Vec<String> {
+///         let known: &[&str] = match context.argument("language") {
+///             Some("rust") => &["serde", "tokio"],
+///             _ => &[],
+///         };
+///         known.iter().filter(|p| p.starts_with(value)).map(|p| p.to_string()).collect()
+///     }
+/// }
+/// # fn main() {}
+/// ```
+///
+/// Attributes: `argument = "..."` and either `prompt = "..."` (the prompt's
+/// published name) or `template = "..."` (the URI template exactly as in its
+/// `#[resource]`).
+///
+/// Parameters, in any order and each optional: `ctx: &Context`,
+/// `value: &str` (what the user typed so far) and
+/// `context: &CompletionContext` (the values of the other arguments).
+/// Returns `Vec<String>`, `Vec<&str>` or a [`Completion`] (see
+/// [`IntoCompletion`]), or a `Result` of one.
+///
+/// Arguments without a completion function get no suggestions. The group's
+/// contract test checks that the prompt or template and the argument exist.
+#[doc(inline)]
+pub use toolhost_sdk_macros::complete;
+
 /// The serde crate this SDK uses; `#[group]` points serde derives at it.
 ///
 /// ```
@@ -271,7 +475,9 @@ pub use serde_json;
 /// ```
 pub mod prelude {
     pub use crate::{
-        Content, Context, IntoOutput, Level, ResultExt, ToolError, ToolOutput, group, operation,
+        Completion, CompletionContext, Content, Context, Elicitation, IntoOutput, Level, Message,
+        PromptResult, ResourceLink, ResourcePart, ResultExt, SamplingRequest, ToolError,
+        ToolOutput, complete, group, operation, prompt, resource,
     };
     pub use schemars::JsonSchema;
     pub use serde::{Deserialize, Serialize};
@@ -281,13 +487,19 @@ pub mod prelude {
 /// without notice.
 #[doc(hidden)]
 pub mod __private {
+    pub use crate::completion::IntoCompletion;
     pub use crate::export::{
-        Group, GroupDef, OperationDef, call, check_group, input_schema, no_input_schema,
-        parse_arguments,
+        CompletionDef, CompletionTarget, Group, GroupDef, OperationDef, PromptArgument, PromptDef,
+        ResourceDef, TemplateDef, call, check_group, complete, get_prompt, input_schema,
+        no_input_schema, parse_arguments, parse_prompt_arguments, prompt_arguments,
+        prompt_arguments_of, read_resource, template_arguments, template_variable,
     };
+    pub use crate::prompt::IntoPromptResult;
+    pub use crate::resource::IntoResourceContents;
     pub use crate::returned::{
         AnyOutput, ObjectOutput, Returned, SpecialOutput, assert_object_output,
     };
+    pub use crate::template::Captures;
 
     /// Guest bindings of the WIT world, generated from `wit/` at the root of
     /// the repository.
