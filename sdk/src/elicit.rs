@@ -75,7 +75,8 @@ impl<T: DeserializeOwned + JsonSchema> Elicitation<T> {
     ///   them (multiple choice);
     /// - `Option` fields and `#[serde(default)]` fields are optional; a
     ///   default value is published as `default`;
-    /// - doc comments become descriptions; `#[schemars(title = "...")]` on a
+    /// - doc comments on fields become descriptions (the struct's own is
+    ///   left out: the message says what the form is for); `#[schemars(title = "...")]` on a
     ///   field or an enum variant becomes its title (a variant's doc comment
     ///   is its title when it has none).
     ///
@@ -131,8 +132,11 @@ pub(crate) fn restrict_schema(mut schema: Map<String, Value>) -> Result<Value, S
     if schema.get("type") != Some(&json!("object")) {
         return Err("it must be a struct with named fields".into());
     }
-    schema.remove("$schema");
-    schema.remove("additionalProperties");
+    // The message says what the form is for; the struct's doc comment is
+    // for Rust readers.
+    for key in ["$schema", "description", "additionalProperties"] {
+        schema.remove(key);
+    }
     let Some(Value::Object(properties)) = schema.get_mut("properties") else {
         return Ok(Value::Object(schema));
     };

@@ -132,3 +132,56 @@ impl Complete {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use syn::parse::Parser;
+
+    fn complete(attr: &str, function: &str) -> syn::Result<Complete> {
+        let attrs = Attribute::parse_outer
+            .parse_str(attr)
+            .expect("attribute parses");
+        let function: ItemFn = syn::parse_str(function).expect("function parses");
+        Complete::new(&attrs[0], &function)
+    }
+
+    #[test]
+    fn parameters_are_recognized_by_type_in_any_order() {
+        let def = complete(
+            "#[complete(prompt = \"p\", argument = \"a\")]",
+            "fn f(context: &CompletionContext, value: &str, ctx: &Context) -> Vec<String> { todo!() }",
+        )
+        .unwrap();
+        let parameters: Vec<String> = def.parameters.iter().map(ToString::to_string).collect();
+        assert_eq!(parameters, ["context", "value", "ctx"]);
+    }
+
+    #[test]
+    fn wrong_completions_are_explained() {
+        for (attr, function, expected) in [
+            (
+                "#[complete(argument = \"a\")]",
+                "fn f() {}",
+                "say what the function completes",
+            ),
+            ("#[complete(prompt = \"p\")]", "fn f() {}", "which argument"),
+            (
+                "#[complete(prompt = \"p\", argument = \"a\")]",
+                "fn f(v: String) {}",
+                "in any order",
+            ),
+            (
+                "#[complete(prompt = \"p\", argument = \"a\")]",
+                "fn f(a: &str, b: &str) {}",
+                "already taken",
+            ),
+        ] {
+            let err = complete(attr, function).err().expect(function);
+            assert!(
+                err.to_string().contains(expected),
+                "{attr} {function}: {err}"
+            );
+        }
+    }
+}

@@ -123,3 +123,44 @@ impl Prompt {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use syn::parse::Parser;
+
+    fn prompt(function: &str) -> syn::Result<Prompt> {
+        let attrs = Attribute::parse_outer
+            .parse_str("#[prompt(title = \"T\")]")
+            .expect("attribute parses");
+        let function: ItemFn = syn::parse_str(function).expect("function parses");
+        Prompt::new(&attrs[0], &function)
+    }
+
+    #[test]
+    fn context_and_arguments_are_both_optional() {
+        for function in [
+            "fn p() -> String { todo!() }",
+            "fn p(ctx: &Context) -> String { todo!() }",
+            "fn p(args: Args) -> Vec<Message> { todo!() }",
+            "fn p(ctx: &Context, Args { a }: Args) -> Result<PromptResult, ToolError> { todo!() }",
+        ] {
+            assert!(prompt(function).is_ok(), "{function}");
+        }
+    }
+
+    #[test]
+    fn wrong_prompts_are_explained() {
+        for function in [
+            "fn p(a: A, ctx: &Context) {}",
+            "fn p(a: &str) {}",
+            "fn p(a: A, b: B) {}",
+        ] {
+            let err = prompt(function).err().expect(function);
+            assert!(
+                err.to_string().contains("in that order"),
+                "{function}: {err}"
+            );
+        }
+    }
+}

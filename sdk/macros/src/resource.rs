@@ -255,3 +255,80 @@ fn template_parameters(template: &LitStr, parameters: &[(&Pat, &Type)]) -> syn::
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use syn::parse::Parser;
+
+    fn resource(attr: &str, function: &str) -> syn::Result<Resource> {
+        let attrs = Attribute::parse_outer
+            .parse_str(attr)
+            .expect("attribute parses");
+        let function: ItemFn = syn::parse_str(function).expect("function parses");
+        Resource::new(&attrs[0], &function)
+    }
+
+    #[test]
+    fn template_variables_are_taken_by_name_or_as_one_struct() {
+        let by_name = resource(
+            "#[resource(template = \"x://{owner}/{+path}\")]",
+            "fn f(ctx: &Context, path: &str, owner: String) -> String { todo!() }",
+        )
+        .unwrap();
+        assert!(by_name.takes_context && by_name.is_template);
+        assert!(matches!(&by_name.variables, Variables::Each(v)
+            if v.iter().map(|(name, _)| name.as_str()).collect::<Vec<_>>() == ["path", "owner"]));
+        let by_struct = resource(
+            "#[resource(template = \"x://{owner}\", name = \"repo\")]",
+            "fn f(args: Repo) -> String { todo!() }",
+        )
+        .unwrap();
+        assert!(matches!(by_struct.variables, Variables::Struct(_)));
+        assert_eq!(by_struct.name().0, "repo");
+    }
+
+    #[test]
+    fn wrong_resources_are_explained() {
+        for (attr, function, expected) in [
+            ("#[resource(name = \"a\")]", "fn f() {}", "either `uri"),
+            (
+                "#[resource(uri = \"a://\", template = \"a://{b}\")]",
+                "fn f() {}",
+                "either `uri",
+            ),
+            (
+                "#[resource(uri = \"a://\")]",
+                "fn f(id: String) {}",
+                "takes no parameters",
+            ),
+            (
+                "#[resource(template = \"a://{id}\")]",
+                "fn f(a: &str, b: &str) {}",
+                "not a variable",
+            ),
+            (
+                "#[resource(uri = \"a://\", mime = \"x\")]",
+                "fn f() {}",
+                "unknown resource attribute",
+            ),
+            (
+                "#[resource(uri = \"a://\")]",
+                "async fn f() {}",
+                "synchronous",
+            ),
+        ] {
+            let err = resource(attr, function).err().expect(function);
+            assert!(
+                err.to_string().contains(expected),
+                "{attr} {function}: {err}"
+            );
+        }
+    }
+
+    #[test]
+    fn variables_are_read_from_the_template() {
+        assert_eq!(template_variables("a://{x}/{+y}/z"), ["x", "y"]);
+        assert!(template_variables("a://static").is_empty());
+    }
+}
