@@ -286,8 +286,7 @@ mod conformance {
         mime_type = "application/json"
     )]
     pub fn template(id: String) -> String {
-        json!({ "id": id, "templateTest": true, "data": format!("Data for ID: {id}") })
-            .to_string()
+        json!({ "id": id, "templateTest": true, "data": format!("Data for ID: {id}") }).to_string()
     }
 
     // Prompts.
@@ -436,7 +435,10 @@ mod tests {
         assert!(properties["status"].get("oneOf").is_none(), "{form}");
         assert_eq!(properties["verified"]["type"], "boolean");
         assert_eq!(properties["verified"]["default"], true);
-        assert!(form.get("required").is_none_or(|r| r == &json!([])), "{form}");
+        assert!(
+            form.get("required").is_none_or(|r| r == &json!([])),
+            "{form}"
+        );
     }
 
     #[test]
@@ -488,7 +490,10 @@ mod tests {
             },
         )
         .unwrap();
-        assert_eq!(text, "LLM response: This is a test response from the client");
+        assert_eq!(
+            text,
+            "LLM response: This is a test response from the client"
+        );
     }
 
     #[test]

@@ -8,7 +8,8 @@ use syn::{Attribute, Ident, ItemFn, LitBool, LitStr, Path, Type};
 
 use crate::docs::doc_expr;
 use crate::signature::{
-    Returns, check_name, check_plain, is_context, parse_returns, published_name, typed_inputs,
+    Returns, check_name, check_plain, context_and_arguments, is_context, parse_returns,
+    published_name, typed_inputs,
 };
 
 /// What `#[operation(...)]` says.
@@ -115,16 +116,12 @@ impl Operation {
     pub fn glue(&self, krate: &Path) -> TokenStream {
         let glue = self.glue_name();
         let function = &self.function;
-        let mut call_args = Vec::new();
-        if self.takes_context {
-            call_args.push(quote!(ctx));
-        }
-        let parse = self.argument.as_ref().map(|ty| {
-            call_args.push(quote!(args));
-            quote_spanned! {ty.span()=>
-                let args: #ty = #krate::__private::parse_arguments::<#ty>(arguments)?;
-            }
-        });
+        let (call_args, parse) = context_and_arguments(
+            krate,
+            self.takes_context,
+            self.argument.as_ref(),
+            "parse_arguments",
+        );
         let value = self.returns.value(quote!(#function(#(#call_args),*)));
         let ok = &self.returns.ok;
         let convert = quote_spanned! {ok.span()=>

@@ -8,8 +8,8 @@ use syn::{Attribute, Ident, ItemFn, LitStr, Path, Type};
 
 use crate::docs::doc_expr;
 use crate::signature::{
-    Returns, check_plain, is_context, option_str, parse_returns, published_name, string_args,
-    typed_inputs,
+    Returns, check_plain, context_and_arguments, is_context, option_str, parse_returns,
+    published_name, string_args, typed_inputs,
 };
 
 /// A prompt ready to be generated.
@@ -73,16 +73,12 @@ impl Prompt {
     pub fn glue(&self, krate: &Path) -> TokenStream {
         let glue = self.glue_name();
         let function = &self.function;
-        let mut call_args = Vec::new();
-        if self.takes_context {
-            call_args.push(quote!(ctx));
-        }
-        let parse = self.argument.as_ref().map(|ty| {
-            call_args.push(quote!(args));
-            quote_spanned! {ty.span()=>
-                let args: #ty = #krate::__private::parse_prompt_arguments::<#ty>(arguments)?;
-            }
-        });
+        let (call_args, parse) = context_and_arguments(
+            krate,
+            self.takes_context,
+            self.argument.as_ref(),
+            "parse_prompt_arguments",
+        );
         let value = self.returns.value(quote!(#function(#(#call_args),*)));
         let ok = &self.returns.ok;
         let convert = quote_spanned! {ok.span()=>

@@ -166,6 +166,30 @@ pub fn is_context(ty: &Type) -> syn::Result<bool> {
     }
 }
 
+/// The arguments a generated glue function passes to a function taking
+/// optionally `ctx: &Context` and optionally an arguments struct, and the
+/// statement that parses that struct from the glue's `arguments` with
+/// `#krate::__private::#parser`.
+pub fn context_and_arguments(
+    krate: &syn::Path,
+    takes_context: bool,
+    argument: Option<&Type>,
+    parser: &str,
+) -> (Vec<TokenStream>, Option<TokenStream>) {
+    let mut call_args = Vec::new();
+    if takes_context {
+        call_args.push(quote!(ctx));
+    }
+    let parser = syn::Ident::new(parser, Span::call_site());
+    let parse = argument.map(|ty| {
+        call_args.push(quote!(args));
+        quote_spanned! {ty.span()=>
+            let args: #ty = #krate::__private::#parser::<#ty>(arguments)?;
+        }
+    });
+    (call_args, parse)
+}
+
 /// What the function returns: `R`, or `Result<R, E>` (or an alias such as
 /// `Result<R>`) where `E` converts into `ToolError`.
 pub struct Returns {
