@@ -81,12 +81,136 @@
 //!   Operations without arguments take `{"type":"object","properties":{}}`.
 //! - **Results**: see [`IntoOutput`]: any `Serialize + JsonSchema` type
 //!   (with an output schema; non-objects are wrapped as `{"result": ...}`),
-//!   or [`ToolOutput`] / [`Content`] / `Vec<Content>` for text, images, audio
-//!   and resources.
+//!   or [`ToolOutput`] / [`Content`] / `Vec<Content>` for text, images, audio,
+//!   embedded resources and resource links, mixed in any order.
 //! - **Errors**: return [`ToolError`]; its [kind](ErrorKind) tells the model
 //!   whether to fix its arguments, look elsewhere or retry. Arguments that do
 //!   not parse are `invalid-arguments`; an unknown operation is `not-found`.
 //! - **Panics** trap the call; the host reports the panic message.
+//! - **Resources, prompts and completions**: every `#[resource]`,
+//!   `#[prompt]` and `#[complete]` function, described the same way. See
+//!   [`resource`], [`prompt`], [`complete`] and the next section. A group
+//!   without them lists none.
+//!
+//! # Resources, prompts and completions
+//!
+//! A group serves data (resources), conversation templates (prompts) and
+//! suggestions for their arguments (completions) beside its tools, each
+//! written as a function with a doc comment and an attribute:
+//!
+//! ```
+//! use toolhost_sdk::prelude::*;
+//!
+//! /// Recipes.
+//! #[group(name = "cookbook")]
+//! mod cookbook {
+//!     use super::*;
+//!
+//!     const RECIPES: [&str; 3] = ["pancakes", "pesto", "ratatouille"];
+//!
+//!     /// Every recipe, one name per line.
+//!     #[resource(uri = "cookbook://recipes", mime_type = "text/plain")]
+//!     pub fn recipes() -> String {
+//!         RECIPES.join("\n")
+//!     }
+//!
+//!     /// One recipe, in Markdown.
+//!     #[resource(template = "cookbook://recipes/{name}", mime_type = "text/markdown")]
+//!     pub fn recipe(name: &str) -> Result<String, ToolError> {
+//!         if !RECIPES.contains(&name) {
+//!             return Err(ToolError::not_found(format!("no recipe `{name}`; read cookbook://recipes")));
+//!         }
+//!         Ok(format!("# {name}\n\n1. ..."))
+//!     }
+//!
+//!     #[complete(template = "cookbook://recipes/{name}", argument = "name")]
+//!     pub fn recipe_names(value: &str) -> Completion {
+//!         Completion::matching(RECIPES, value)
+//!     }
+//!
+//!     #[derive(Deserialize, JsonSchema)]
+//!     pub struct Plan {
+//!         /// The recipe to cook.
+//!         pub recipe: String,
+//!         /// How many people will eat; four when absent.
+//!         pub guests: Option<String>,
+//!     }
+//!
+//!     /// Plan the cooking of a recipe, step by step.
+//!     #[prompt(title = "Plan a meal")]
+//!     pub fn plan(Plan { recipe, guests }: Plan) -> Vec<Message> {
+//!         let guests = guests.unwrap_or_else(|| "4".into());
+//!         vec![
+//!             Message::user(format!("Plan cooking {recipe} for {guests} people.")),
+//!             Message::user(ResourceLink::new(format!("cookbook://recipes/{recipe}"), recipe)),
+//!         ]
+//!     }
+//!
+//!     #[complete(prompt = "plan", argument = "recipe")]
+//!     pub fn plan_recipes(value: &str) -> Completion {
+//!         Completion::matching(RECIPES, value)
+//!     }
+//! }
+//! # fn main() {}
+//! ```
+//!
+//! Template variables are matched by [`template`]: `{name}` is one path
+//! segment, `{+path}` the rest of the URI.
+//!
+//! # Asking the model and the user
+//!
+//! During any call, the [`Context`] can ask the client's model to generate
+//! text ([`Context::sample`]) and the user to fill in a form derived from a
+//! struct ([`Context::elicit`]); it can also tell subscribed clients that a
+//! resource changed ([`Context::resource_updated`]). Clients that do not
+//! offer sampling or elicitation make these fail with an error that says
+//! so.
+//!
+//! ```
+//! use toolhost_sdk::prelude::*;
+//!
+//! /// Notes.
+//! #[group(name = "notes")]
+//! mod notes {
+//!     use super::*;
+//!
+//!     #[derive(Deserialize, JsonSchema)]
+//!     pub struct Note {
+//!         /// The note's text.
+//!         pub text: String,
+//!     }
+//!
+//!     /// What to file the note under.
+//!     #[derive(Deserialize, JsonSchema)]
+//!     pub struct Filing {
+//!         /// Folder name.
+//!         pub folder: String,
+//!         /// Pin it to the top.
+//!         #[serde(default)]
+//!         pub pinned: bool,
+//!     }
+//!
+//!     /// File a note, with a title suggested by the model and a folder chosen by the user.
+//!     #[operation]
+//!     pub fn file(ctx: &Context, Note { text }: Note) -> Result<String, ToolError> {
+//!         let title = ctx.sample(
+//!             SamplingRequest::new()
+//!                 .system_prompt("Answer with a title of at most five words.")
+//!                 .user(text)
+//!                 .max_tokens(20),
+//!         )?;
+//!         let title = title.text().unwrap_or("Untitled").to_owned();
+//!         match ctx.elicit::<Filing>(&format!("Where should \"{title}\" go?"))? {
+//!             Elicitation::Accept(Filing { folder, pinned }) => {
+//!                 ctx.resource_updated(&format!("notes://{folder}"));
+//!                 Ok(format!("filed \"{title}\" in {folder}{}", if pinned { ", pinned" } else { "" }))
+//!             }
+//!             Elicitation::Decline | Elicitation::Cancel => Ok("not filed".into()),
+//!         }
+//!     }
+//! }
+//! # fn main() {}
+//! ```
 //!
 //! # Serde and schemars without depending on them
 //!
@@ -124,9 +248,15 @@
 //! the host target (`cargo test --target x86_64-unknown-linux-gnu`). Every
 //! `#[group]` also adds a test, `toolhost_group_contract`, that checks what
 //! the host checks when it loads the group (for example that every
-//! argument type is a JSON object).
+//! argument type is a JSON object) and that the other declarations are
+//! usable: unique names, resource URIs with a scheme, templates that parse,
+//! prompt arguments that are text, completions naming an existing prompt
+//! argument or template variable. [`Context::with_sampler`] and
+//! [`Context::with_elicitor`] stand in for the client in such tests.
 //!
-//! One crate holds one group: the component exports one `group` interface.
+//! One crate holds one group: the component exports the `group`,
+//! `resources`, `prompts` and `completions` interfaces of the WIT world
+//! `service-group`.
 
 #![warn(missing_docs)]
 
@@ -153,8 +283,8 @@ pub use prompt::{IntoPromptResult, Message, PromptResult, Role};
 pub use resource::{IntoResourceContents, ResourcePart};
 pub use sampling::{SamplingRequest, SamplingResponse};
 
-/// Declare a service group: put it on an inline module of `#[operation]`
-/// functions.
+/// Declare a service group: put it on an inline module of `#[operation]`,
+/// `#[resource]`, `#[prompt]` and `#[complete]` functions.
 ///
 /// ```
 /// use toolhost_sdk::prelude::*;
