@@ -1,8 +1,16 @@
 //! What the host offers an operation while it runs.
 
 use std::collections::BTreeMap;
+use std::fmt;
+
+use schemars::JsonSchema;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
 
 use crate::__private::bindings::toolhost::plugin::{host, types};
+use crate::convert;
+use crate::elicit;
+use crate::{Elicitation, SamplingRequest, SamplingResponse, ToolError};
 
 /// Severity of a log message, as in MCP (RFC 5424 severities), lowest first.
 ///
@@ -45,9 +53,12 @@ impl From<Level> for types::Level {
     }
 }
 
-/// The running call's link to the host: logging, progress, cancellation and
-/// per-group configuration. Take `ctx: &Context` as the first parameter of an
-/// operation to get one.
+/// The running call's link to the host: logging, progress, cancellation,
+/// per-group configuration, resource change signals, and requests to the
+/// client's model ([sampling](Self::sample)) and user
+/// ([elicitation](Self::elicit)). Take `ctx: &Context` as the first
+/// parameter of an operation (or a resource, prompt or completion function)
+/// to get one.
 ///
 /// ```
 /// use toolhost_sdk::prelude::*;
@@ -80,11 +91,29 @@ pub struct Context {
     detached: Option<Detached>,
 }
 
+/// Answers sampling requests of a detached context.
+type Sampler = Box<dyn Fn(&SamplingRequest) -> Result<SamplingResponse, String>>;
+/// Answers elicitations of a detached context: message and schema in.
+type Elicitor = Box<dyn Fn(&str, &Value) -> Result<Elicitation<Value>, String>>;
+
 /// State of a context that is not connected to a host.
-#[derive(Debug, Default)]
+#[derive(Default)]
 struct Detached {
     config: BTreeMap<String, String>,
     cancelled: bool,
+    sampler: Option<Sampler>,
+    elicitor: Option<Elicitor>,
+}
+
+impl fmt::Debug for Detached {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Detached")
+            .field("config", &self.config)
+            .field("cancelled", &self.cancelled)
+            .field("sampler", &self.sampler.is_some())
+            .field("elicitor", &self.elicitor.is_some())
+            .finish()
+    }
 }
 
 impl Context {
@@ -137,6 +166,68 @@ impl Context {
     pub fn with_cancelled(mut self, cancelled: bool) -> Self {
         if let Some(detached) = &mut self.detached {
             detached.cancelled = cancelled;
+        }
+        self
+    }
+
+    /// Answer the [sampling requests](Self::sample) of a
+    /// [detached](Self::detached) context with `sampler`, to test an
+    /// operation that asks the model. Without one, sampling fails as it
+    /// does with a client that does not offer it. On a context given by the
+    /// host it has no effect.
+    ///
+    /// ```
+    /// use toolhost_sdk::{Content, Context, Role, SamplingResponse};
+    ///
+    /// let ctx = Context::detached().with_sampler(|request| {
+    ///     Ok(SamplingResponse {
+    ///         role: Role::Assistant,
+    ///         content: Content::text(format!("{} messages", request.messages.len())),
+    ///         model: "stub".into(),
+    ///         stop_reason: None,
+    ///     })
+    /// });
+    /// assert_eq!(ctx.sample("hi").unwrap().text(), Some("1 messages"));
+    /// assert!(Context::detached().sample("hi").is_err());
+    /// ```
+    pub fn with_sampler(
+        mut self,
+        sampler: impl Fn(&SamplingRequest) -> Result<SamplingResponse, String> + 'static,
+    ) -> Self {
+        if let Some(detached) = &mut self.detached {
+            detached.sampler = Some(Box::new(sampler));
+        }
+        self
+    }
+
+    /// Answer the [elicitations](Self::elicit) of a
+    /// [detached](Self::detached) context with `elicitor`, which gets the
+    /// message and the requested schema. Without one, elicitation fails as
+    /// it does with a client that does not offer it. On a context given by
+    /// the host it has no effect.
+    ///
+    /// ```
+    /// use toolhost_sdk::prelude::*;
+    /// use toolhost_sdk::{Elicitation, serde_json::json};
+    ///
+    /// #[derive(Debug, PartialEq, Deserialize, JsonSchema)]
+    /// # #[serde(crate = "toolhost_sdk::serde")]
+    /// # #[schemars(crate = "toolhost_sdk::schemars")]
+    /// struct Name {
+    ///     name: String,
+    /// }
+    ///
+    /// let ctx = Context::detached()
+    ///     .with_elicitor(|_message, _schema| Ok(Elicitation::Accept(json!({ "name": "Ada" }))));
+    /// let answer = ctx.elicit::<Name>("Who are you?").unwrap();
+    /// assert_eq!(answer, Elicitation::Accept(Name { name: "Ada".into() }));
+    /// ```
+    pub fn with_elicitor(
+        mut self,
+        elicitor: impl Fn(&str, &Value) -> Result<Elicitation<Value>, String> + 'static,
+    ) -> Self {
+        if let Some(detached) = &mut self.detached {
+            detached.elicitor = Some(Box::new(elicitor));
         }
         self
     }
@@ -241,5 +332,155 @@ impl Context {
             None => host::config(key),
             Some(detached) => detached.config.get(key).cloned(),
         }
+    }
+
+    /// Tell clients subscribed to resource `uri` (as the group declares it,
+    /// e.g. a static resource's URI) that its contents changed. The host
+    /// sends them `notifications/resources/updated`; they read it again.
+    ///
+    /// ```no_run
+    /// # let ctx = toolhost_sdk::Context::detached();
+    /// ctx.resource_updated("test://watched-resource");
+    /// ```
+    pub fn resource_updated(&self, uri: &str) {
+        match &self.detached {
+            None => host::resource_updated(uri),
+            Some(_) => eprintln!("[resource updated] {uri}"),
+        }
+    }
+
+    /// Ask the client's model to generate a message (MCP sampling) and wait
+    /// for its answer. Pass a [`SamplingRequest`], or just the text of one
+    /// user message.
+    ///
+    /// Fails with [`ErrorKind::Unavailable`](crate::ErrorKind::Unavailable),
+    /// saying why, when the client does not offer sampling, refuses, or does
+    /// not answer before the call's deadline.
+    ///
+    /// ```no_run
+    /// use toolhost_sdk::{SamplingRequest, ToolError};
+    /// # fn f(ctx: &toolhost_sdk::Context) -> Result<(), ToolError> {
+    /// let answer = ctx.sample(
+    ///     SamplingRequest::from("Summarize: the cat sat on the mat.").max_tokens(50),
+    /// )?;
+    /// let summary = answer.text().unwrap_or_default();
+    /// # Ok(()) }
+    /// ```
+    pub fn sample(
+        &self,
+        request: impl Into<SamplingRequest>,
+    ) -> Result<SamplingResponse, ToolError> {
+        let request = request.into();
+        let answer = match &self.detached {
+            None => host::sample(&convert::sampling_request_to_wit(&request))
+                .map(convert::sampling_response_from_wit),
+            Some(Detached {
+                sampler: Some(sampler),
+                ..
+            }) => sampler(&request),
+            Some(_) => Err("this context is detached from a host and has no sampler; \
+                            add one with `Context::with_sampler`"
+                .into()),
+        };
+        answer.map_err(|why| ToolError::unavailable(format!("sampling failed: {why}")))
+    }
+
+    /// Ask the user to fill in a form (MCP elicitation) and wait for the
+    /// answer. The form is derived from `T`, a struct of primitive fields
+    /// (see [`Elicitation::requested_schema`]); `message` says what the
+    /// values are for.
+    ///
+    /// Fails with [`ErrorKind::Unavailable`](crate::ErrorKind::Unavailable),
+    /// saying why, when the client does not offer elicitation, and with
+    /// [`ErrorKind::Failed`](crate::ErrorKind::Failed) when `T` cannot be
+    /// asked for or the answer does not fit it.
+    ///
+    /// ```no_run
+    /// use toolhost_sdk::prelude::*;
+    /// use toolhost_sdk::Elicitation;
+    ///
+    /// #[derive(Deserialize, JsonSchema)]
+    /// # #[serde(crate = "toolhost_sdk::serde")]
+    /// # #[schemars(crate = "toolhost_sdk::schemars")]
+    /// struct Confirm {
+    ///     /// Really delete every row?
+    ///     confirm: bool,
+    /// }
+    ///
+    /// # fn f(ctx: &Context) -> Result<String, ToolError> {
+    /// match ctx.elicit::<Confirm>("About to delete 120 rows.")? {
+    ///     Elicitation::Accept(Confirm { confirm: true }) => Ok("deleted".into()),
+    ///     Elicitation::Accept(_) | Elicitation::Decline | Elicitation::Cancel => {
+    ///         Ok("nothing deleted".into())
+    ///     }
+    /// }
+    /// # }
+    /// ```
+    pub fn elicit<T: DeserializeOwned + JsonSchema>(
+        &self,
+        message: &str,
+    ) -> Result<Elicitation<T>, ToolError> {
+        let schema = Elicitation::<T>::requested_schema()?;
+        let (action, content) = self.elicit_raw(message, &schema)?;
+        elicit::parse_answer(action, content.as_deref())
+    }
+
+    /// Ask the user to fill in a form whose JSON Schema you write yourself
+    /// (a flat object of primitive fields, as MCP elicitation requires);
+    /// the answer comes back as JSON. The schema is sent as it is, so it
+    /// may use what MCP allows beyond derived schemas (titled multi-select
+    /// enums, defaults on any field). Prefer [`elicit`](Self::elicit),
+    /// which derives the schema and parses the answer.
+    ///
+    /// ```no_run
+    /// use toolhost_sdk::{Elicitation, serde_json::json};
+    /// # fn f(ctx: &toolhost_sdk::Context) -> Result<(), toolhost_sdk::ToolError> {
+    /// let schema = json!({
+    ///     "type": "object",
+    ///     "properties": { "name": { "type": "string", "default": "Ada" } },
+    /// });
+    /// if let Elicitation::Accept(values) = ctx.elicit_with_schema("Your name?", schema)? {
+    ///     let name = values["name"].as_str().unwrap_or_default();
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn elicit_with_schema(
+        &self,
+        message: &str,
+        schema: Value,
+    ) -> Result<Elicitation<Value>, ToolError> {
+        if schema.get("type") != Some(&Value::from("object")) {
+            return Err(ToolError::failed(format!(
+                "the requested schema must be an object schema (`\"type\": \"object\"`), \
+                 not {schema}"
+            )));
+        }
+        let (action, content) = self.elicit_raw(message, &schema)?;
+        elicit::parse_answer(action, content.as_deref())
+    }
+
+    /// Send an elicitation; the action and the content as JSON text.
+    fn elicit_raw(
+        &self,
+        message: &str,
+        schema: &Value,
+    ) -> Result<(Elicitation<()>, Option<String>), ToolError> {
+        let answer = match &self.detached {
+            None => {
+                host::elicit(message, &schema.to_string()).map(convert::elicit_response_from_wit)
+            }
+            Some(Detached {
+                elicitor: Some(elicitor),
+                ..
+            }) => elicitor(message, schema).map(|answer| match answer {
+                Elicitation::Accept(value) => (Elicitation::Accept(()), Some(value.to_string())),
+                Elicitation::Decline => (Elicitation::Decline, None),
+                Elicitation::Cancel => (Elicitation::Cancel, None),
+            }),
+            Some(_) => Err("this context is detached from a host and has no elicitor; \
+                            add one with `Context::with_elicitor`"
+                .into()),
+        };
+        answer.map_err(|why| ToolError::unavailable(format!("elicitation failed: {why}")))
     }
 }

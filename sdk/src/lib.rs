@@ -81,12 +81,136 @@
 //!   Operations without arguments take `{"type":"object","properties":{}}`.
 //! - **Results**: see [`IntoOutput`]: any `Serialize + JsonSchema` type
 //!   (with an output schema; non-objects are wrapped as `{"result": ...}`),
-//!   or [`ToolOutput`] / [`Content`] / `Vec<Content>` for text, images, audio
-//!   and resources.
+//!   or [`ToolOutput`] / [`Content`] / `Vec<Content>` for text, images, audio,
+//!   embedded resources and resource links, mixed in any order.
 //! - **Errors**: return [`ToolError`]; its [kind](ErrorKind) tells the model
 //!   whether to fix its arguments, look elsewhere or retry. Arguments that do
 //!   not parse are `invalid-arguments`; an unknown operation is `not-found`.
 //! - **Panics** trap the call; the host reports the panic message.
+//! - **Resources, prompts and completions**: every `#[resource]`,
+//!   `#[prompt]` and `#[complete]` function, described the same way. See
+//!   [`resource`], [`prompt`], [`complete`] and the next section. A group
+//!   without them lists none.
+//!
+//! # Resources, prompts and completions
+//!
+//! A group serves data (resources), conversation templates (prompts) and
+//! suggestions for their arguments (completions) beside its tools, each
+//! written as a function with a doc comment and an attribute:
+//!
+//! ```
+//! use toolhost_sdk::prelude::*;
+//!
+//! /// Recipes.
+//! #[group(name = "cookbook")]
+//! mod cookbook {
+//!     use super::*;
+//!
+//!     const RECIPES: [&str; 3] = ["pancakes", "pesto", "ratatouille"];
+//!
+//!     /// Every recipe, one name per line.
+//!     #[resource(uri = "cookbook://recipes", mime_type = "text/plain")]
+//!     pub fn recipes() -> String {
+//!         RECIPES.join("\n")
+//!     }
+//!
+//!     /// One recipe, in Markdown.
+//!     #[resource(template = "cookbook://recipes/{name}", mime_type = "text/markdown")]
+//!     pub fn recipe(name: &str) -> Result<String, ToolError> {
+//!         if !RECIPES.contains(&name) {
+//!             return Err(ToolError::not_found(format!("no recipe `{name}`; read cookbook://recipes")));
+//!         }
+//!         Ok(format!("# {name}\n\n1. ..."))
+//!     }
+//!
+//!     #[complete(template = "cookbook://recipes/{name}", argument = "name")]
+//!     pub fn recipe_names(value: &str) -> Completion {
+//!         Completion::matching(RECIPES, value)
+//!     }
+//!
+//!     #[derive(Deserialize, JsonSchema)]
+//!     pub struct Plan {
+//!         /// The recipe to cook.
+//!         pub recipe: String,
+//!         /// How many people will eat; four when absent.
+//!         pub guests: Option<String>,
+//!     }
+//!
+//!     /// Plan the cooking of a recipe, step by step.
+//!     #[prompt(title = "Plan a meal")]
+//!     pub fn plan(Plan { recipe, guests }: Plan) -> Vec<Message> {
+//!         let guests = guests.unwrap_or_else(|| "4".into());
+//!         vec![
+//!             Message::user(format!("Plan cooking {recipe} for {guests} people.")),
+//!             Message::user(ResourceLink::new(format!("cookbook://recipes/{recipe}"), recipe)),
+//!         ]
+//!     }
+//!
+//!     #[complete(prompt = "plan", argument = "recipe")]
+//!     pub fn plan_recipes(value: &str) -> Completion {
+//!         Completion::matching(RECIPES, value)
+//!     }
+//! }
+//! # fn main() {}
+//! ```
+//!
+//! Template variables are matched by [`template`]: `{name}` is one path
+//! segment, `{+path}` the rest of the URI.
+//!
+//! # Asking the model and the user
+//!
+//! During any call, the [`Context`] can ask the client's model to generate
+//! text ([`Context::sample`]) and the user to fill in a form derived from a
+//! struct ([`Context::elicit`]); it can also tell subscribed clients that a
+//! resource changed ([`Context::resource_updated`]). Clients that do not
+//! offer sampling or elicitation make these fail with an error that says
+//! so.
+//!
+//! ```
+//! use toolhost_sdk::prelude::*;
+//!
+//! /// Notes.
+//! #[group(name = "notes")]
+//! mod notes {
+//!     use super::*;
+//!
+//!     #[derive(Deserialize, JsonSchema)]
+//!     pub struct Note {
+//!         /// The note's text.
+//!         pub text: String,
+//!     }
+//!
+//!     /// What to file the note under.
+//!     #[derive(Deserialize, JsonSchema)]
+//!     pub struct Filing {
+//!         /// Folder name.
+//!         pub folder: String,
+//!         /// Pin it to the top.
+//!         #[serde(default)]
+//!         pub pinned: bool,
+//!     }
+//!
+//!     /// File a note, with a title suggested by the model and a folder chosen by the user.
+//!     #[operation]
+//!     pub fn file(ctx: &Context, Note { text }: Note) -> Result<String, ToolError> {
+//!         let title = ctx.sample(
+//!             SamplingRequest::new()
+//!                 .system_prompt("Answer with a title of at most five words.")
+//!                 .user(text)
+//!                 .max_tokens(20),
+//!         )?;
+//!         let title = title.text().unwrap_or("Untitled").to_owned();
+//!         match ctx.elicit::<Filing>(&format!("Where should \"{title}\" go?"))? {
+//!             Elicitation::Accept(Filing { folder, pinned }) => {
+//!                 ctx.resource_updated(&format!("notes://{folder}"));
+//!                 Ok(format!("filed \"{title}\" in {folder}{}", if pinned { ", pinned" } else { "" }))
+//!             }
+//!             Elicitation::Decline | Elicitation::Cancel => Ok("not filed".into()),
+//!         }
+//!     }
+//! }
+//! # fn main() {}
+//! ```
 //!
 //! # Serde and schemars without depending on them
 //!
@@ -124,25 +248,43 @@
 //! the host target (`cargo test --target x86_64-unknown-linux-gnu`). Every
 //! `#[group]` also adds a test, `toolhost_group_contract`, that checks what
 //! the host checks when it loads the group (for example that every
-//! argument type is a JSON object).
+//! argument type is a JSON object) and that the other declarations are
+//! usable: unique names, resource URIs with a scheme, templates that parse,
+//! prompt arguments that are text, completions naming an existing prompt
+//! argument or template variable. [`Context::with_sampler`] and
+//! [`Context::with_elicitor`] stand in for the client in such tests.
 //!
-//! One crate holds one group: the component exports one `group` interface.
+//! One crate holds one group: the component exports the `group`,
+//! `resources`, `prompts` and `completions` interfaces of the WIT world
+//! `service-group`.
 
 #![warn(missing_docs)]
 
+mod completion;
 mod context;
+mod convert;
+mod elicit;
 mod error;
 mod export;
 mod output;
+mod prompt;
+mod resource;
 mod returned;
+mod sampling;
 mod schema;
+pub mod template;
 
+pub use completion::{Completion, CompletionContext, IntoCompletion, MAX_COMPLETION_VALUES};
 pub use context::{Context, Level};
+pub use elicit::Elicitation;
 pub use error::{ErrorKind, ResultExt, ToolError};
-pub use output::{Content, IntoOutput, ResourceContents, ToolOutput};
+pub use output::{Content, IntoOutput, ResourceContents, ResourceLink, ToolOutput};
+pub use prompt::{IntoPromptResult, Message, PromptResult, Role};
+pub use resource::{IntoResourceContents, ResourcePart};
+pub use sampling::{SamplingRequest, SamplingResponse};
 
-/// Declare a service group: put it on an inline module of `#[operation]`
-/// functions.
+/// Declare a service group: put it on an inline module of `#[operation]`,
+/// `#[resource]`, `#[prompt]` and `#[complete]` functions.
 ///
 /// ```
 /// use toolhost_sdk::prelude::*;
@@ -237,6 +379,198 @@ pub use toolhost_sdk_macros::group;
 #[doc(inline)]
 pub use toolhost_sdk_macros::operation;
 
+/// Publish a function of a [`group`] module as an MCP resource: a static
+/// resource at one URI (`uri = "..."`), or a family of resources named by a
+/// URI template (`template = "..."`).
+///
+/// ```
+/// use toolhost_sdk::prelude::*;
+///
+/// /// Project documents.
+/// #[group(name = "docs")]
+/// mod docs {
+///     use super::*;
+///
+///     /// The project's README.
+///     #[resource(uri = "docs://readme", mime_type = "text/markdown", title = "README")]
+///     pub fn readme() -> &'static str {
+///         "# Project\n\nHello."
+///     }
+///
+///     /// The logo, as PNG.
+///     #[resource(uri = "docs://logo.png", name = "logo", mime_type = "image/png")]
+///     pub fn logo_png() -> Vec<u8> {
+///         vec![0x89, b'P', b'N', b'G']
+///     }
+///
+///     /// One chapter of the guide, by number.
+///     #[resource(template = "docs://guide/{chapter}", mime_type = "text/markdown")]
+///     pub fn chapter(ctx: &Context, chapter: u32) -> Result<String, ToolError> {
+///         ctx.debug(format!("reading chapter {chapter}"));
+///         match chapter {
+///             1..=3 => Ok(format!("# Chapter {chapter}")),
+///             _ => Err(ToolError::not_found(format!("there is no chapter {chapter}; try 1 to 3"))),
+///         }
+///     }
+///
+///     /// Any file under `src/`, with a second part holding its size.
+///     #[resource(template = "docs://src/{+path}")]
+///     pub fn source(path: &str) -> Vec<ResourcePart> {
+///         vec![
+///             ResourcePart::text(format!("// {path}")).with_mime_type("text/x-rust"),
+///             ResourcePart::text("42 bytes").with_uri(format!("docs://src/{path}#size")),
+///         ]
+///     }
+/// }
+/// # fn main() {}
+/// ```
+///
+/// Attributes:
+///
+/// | attribute | meaning |
+/// | --- | --- |
+/// | `uri = "..."` | a static resource at this URI (listed by `resources/list`) |
+/// | `template = "..."` | a URI template (listed by `resources/templates/list`): `{name}` matches one path segment, `{+name}` the rest (see [`template`]) |
+/// | `name = "..."` | short name, `[A-Za-z0-9_-]`; defaults to the function name |
+/// | `title = "..."` | human-readable title |
+/// | `mime_type = "..."` | MIME type of the contents, given to every part that does not set its own |
+///
+/// The doc comment is the resource's description. One of `uri` and
+/// `template` is required.
+///
+/// Parameters: optionally `ctx: &Context` first; for a template, then either
+/// one parameter per template variable, named like it, of type `String`,
+/// `&str` or any `FromStr` type (a value that does not parse fails the read
+/// with `invalid-arguments`), or one struct deriving `Deserialize` whose
+/// (`String`) fields are the variables.
+///
+/// Returns anything [`IntoResourceContents`] (text, bytes, one or several
+/// [`ResourcePart`]s, JSON), or a `Result` of it. Parts without a URI get the
+/// URI that was read. Tell subscribed clients that a resource changed with
+/// [`Context::resource_updated`].
+#[doc(inline)]
+pub use toolhost_sdk_macros::resource;
+
+/// Publish a function of a [`group`] module as an MCP prompt: a template of
+/// messages that clients offer their users (`prompts/list`,
+/// `prompts/get`).
+///
+/// ```
+/// use toolhost_sdk::prelude::*;
+///
+/// /// Writing help.
+/// #[group(name = "writing")]
+/// mod writing {
+///     use super::*;
+///
+///     #[derive(Deserialize, JsonSchema)]
+///     pub struct ReviewArgs {
+///         /// The text to review.
+///         pub text: String,
+///         /// What to focus on, e.g. `tone` or `grammar`; everything when absent.
+///         pub focus: Option<String>,
+///     }
+///
+///     /// Ask for a review of a text.
+///     #[prompt(title = "Review a text")]
+///     pub fn review(ReviewArgs { text, focus }: ReviewArgs) -> Vec<Message> {
+///         let focus = focus.unwrap_or_else(|| "everything".into());
+///         vec![
+///             Message::user(format!("Review this text, focusing on {focus}:")),
+///             Message::user(Content::resource("writing://draft", text)),
+///         ]
+///     }
+///
+///     /// Start a brainstorm.
+///     #[prompt(name = "brainstorm")]
+///     pub fn brainstorm_prompt() -> &'static str {
+///         "Let's brainstorm. Ask me what the topic is."
+///     }
+/// }
+/// # fn main() {}
+/// ```
+///
+/// Attributes: `name = "..."` (`[A-Za-z0-9_-]`; defaults to the function
+/// name) and `title = "..."`. The doc comment is the prompt's description.
+///
+/// Parameters: optionally `ctx: &Context`, then optionally one arguments
+/// struct deriving `Deserialize` and `JsonSchema`. Its fields are the
+/// prompt's arguments, in order (sorted by name without the
+/// `preserve-order` feature): their doc comments are the descriptions,
+/// `#[schemars(title = "...")]` their titles, and every field that is not an
+/// `Option` (nor `#[serde(default)]`) is required. MCP passes prompt
+/// arguments as text, so the fields are `String`s (or enums of unit
+/// variants); the group's contract test checks it.
+///
+/// Returns anything [`IntoPromptResult`]: a `String` (one user message),
+/// `Vec<Message>`, a [`Message`], a [`PromptResult`] with a description, or
+/// a `Result` of one. A message holds text, an image, audio, an embedded
+/// resource or a resource link ([`Content`]).
+#[doc(inline)]
+pub use toolhost_sdk_macros::prompt;
+
+/// Publish a function of a [`group`] module as the completion of one prompt
+/// argument or template variable (`completion/complete`): clients call it
+/// as the user types.
+///
+/// ```
+/// use toolhost_sdk::prelude::*;
+///
+/// /// Code help.
+/// #[group(name = "code")]
+/// mod code {
+///     use super::*;
+///
+///     #[derive(Deserialize, JsonSchema)]
+///     pub struct ExplainArgs {
+///         /// Programming language.
+///         pub language: String,
+///     }
+///
+///     /// Explain a language's idioms.
+///     #[prompt]
+///     pub fn explain(args: ExplainArgs) -> String {
+///         format!("Explain idiomatic {}.", args.language)
+///     }
+///
+///     #[complete(prompt = "explain", argument = "language")]
+///     pub fn languages(value: &str) -> Completion {
+///         Completion::matching(["python", "rust", "typescript"], value)
+///     }
+///
+///     /// A crate's documentation.
+///     #[resource(template = "code://{language}/{package}")]
+///     pub fn package(language: String, package: String) -> String {
+///         format!("{package} ({language})")
+///     }
+///
+///     #[complete(template = "code://{language}/{package}", argument = "package")]
+///     pub fn packages(value: &str, context: &CompletionContext) -> Vec<String> {
+///         let known: &[&str] = match context.argument("language") {
+///             Some("rust") => &["serde", "tokio"],
+///             _ => &[],
+///         };
+///         known.iter().filter(|p| p.starts_with(value)).map(|p| p.to_string()).collect()
+///     }
+/// }
+/// # fn main() {}
+/// ```
+///
+/// Attributes: `argument = "..."` and either `prompt = "..."` (the prompt's
+/// published name) or `template = "..."` (the URI template exactly as in its
+/// `#[resource]`).
+///
+/// Parameters, in any order and each optional: `ctx: &Context`,
+/// `value: &str` (what the user typed so far) and
+/// `context: &CompletionContext` (the values of the other arguments).
+/// Returns `Vec<String>`, `Vec<&str>` or a [`Completion`] (see
+/// [`IntoCompletion`]), or a `Result` of one.
+///
+/// Arguments without a completion function get no suggestions. The group's
+/// contract test checks that the prompt or template and the argument exist.
+#[doc(inline)]
+pub use toolhost_sdk_macros::complete;
+
 /// The serde crate this SDK uses; `#[group]` points serde derives at it.
 ///
 /// ```
@@ -271,7 +605,9 @@ pub use serde_json;
 /// ```
 pub mod prelude {
     pub use crate::{
-        Content, Context, IntoOutput, Level, ResultExt, ToolError, ToolOutput, group, operation,
+        Completion, CompletionContext, Content, Context, Elicitation, IntoOutput, Level, Message,
+        PromptResult, ResourceLink, ResourcePart, ResultExt, SamplingRequest, ToolError,
+        ToolOutput, complete, group, operation, prompt, resource,
     };
     pub use schemars::JsonSchema;
     pub use serde::{Deserialize, Serialize};
@@ -281,13 +617,19 @@ pub mod prelude {
 /// without notice.
 #[doc(hidden)]
 pub mod __private {
+    pub use crate::completion::IntoCompletion;
     pub use crate::export::{
-        Group, GroupDef, OperationDef, call, check_group, input_schema, no_input_schema,
-        parse_arguments,
+        CompletionDef, CompletionTarget, Group, GroupDef, OperationDef, PromptArgument, PromptDef,
+        ResourceDef, TemplateDef, call, check_group, complete, get_prompt, input_schema,
+        no_input_schema, parse_arguments, parse_prompt_arguments, prompt_arguments,
+        prompt_arguments_of, read_resource, template_arguments, template_variable,
     };
+    pub use crate::prompt::IntoPromptResult;
+    pub use crate::resource::IntoResourceContents;
     pub use crate::returned::{
         AnyOutput, ObjectOutput, Returned, SpecialOutput, assert_object_output,
     };
+    pub use crate::template::Captures;
 
     /// Guest bindings of the WIT world, generated from `wit/` at the root of
     /// the repository.

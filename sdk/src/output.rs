@@ -7,15 +7,22 @@ use serde_json::{Value, json};
 use crate::ToolError;
 use crate::schema::ResultShape;
 
-/// One piece of unstructured result content.
+/// One piece of unstructured content: of a tool result, a prompt message
+/// or a sampling exchange.
+///
+/// A result may mix any number of them, in order:
 ///
 /// ```
-/// use toolhost_sdk::Content;
+/// use toolhost_sdk::{Content, ToolOutput};
 ///
-/// let parts = vec![
-///     Content::text("Here is the chart:"),
+/// let parts: Vec<Content> = vec![
+///     "Here is the chart:".into(),
 ///     Content::image(vec![0x89, b'P', b'N', b'G'], "image/png"),
+///     Content::audio(vec![b'R', b'I', b'F', b'F'], "audio/wav"),
+///     Content::resource("file:///data.csv", "a,b\n1,2").with_mime_type("text/csv"),
+///     Content::link("file:///full.csv", "full-data"),
 /// ];
+/// let output = ToolOutput::from(parts);
 /// ```
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
@@ -45,6 +52,122 @@ pub enum Content {
         /// The contents.
         contents: ResourceContents,
     },
+    /// A link to a resource the client may read or subscribe to.
+    Link(ResourceLink),
+}
+
+/// A link to a resource: its URI and name, and optionally what a client
+/// shows before reading it. Made with [`Content::link`]; a [`ResourceLink`]
+/// converts into a [`Content`] too.
+///
+/// ```
+/// use toolhost_sdk::{Content, ResourceLink};
+///
+/// let link = ResourceLink::new("file:///report.pdf", "report")
+///     .with_title("Quarterly report")
+///     .with_description("Revenue by region, Q3")
+///     .with_mime_type("application/pdf")
+///     .with_size(48_213);
+/// let content = Content::from(link);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResourceLink {
+    /// URI of the resource.
+    pub uri: String,
+    /// Short name of the resource.
+    pub name: String,
+    /// Human-readable title.
+    pub title: Option<String>,
+    /// What the resource holds.
+    pub description: Option<String>,
+    /// MIME type, when known.
+    pub mime_type: Option<String>,
+    /// Size in bytes, when known.
+    pub size: Option<u64>,
+}
+
+impl ResourceLink {
+    /// A link with a URI and a name and nothing else.
+    ///
+    /// ```
+    /// # use toolhost_sdk::ResourceLink;
+    /// let link = ResourceLink::new("test://static-text", "static-text");
+    /// assert_eq!(link.title, None);
+    /// ```
+    pub fn new(uri: impl Into<String>, name: impl Into<String>) -> Self {
+        ResourceLink {
+            uri: uri.into(),
+            name: name.into(),
+            title: None,
+            description: None,
+            mime_type: None,
+            size: None,
+        }
+    }
+
+    /// Set the human-readable title.
+    ///
+    /// ```
+    /// # use toolhost_sdk::ResourceLink;
+    /// let link = ResourceLink::new("a://b", "b").with_title("The B");
+    /// ```
+    pub fn with_title(mut self, title: impl Into<String>) -> Self {
+        self.title = Some(title.into());
+        self
+    }
+
+    /// Set the description.
+    ///
+    /// ```
+    /// # use toolhost_sdk::ResourceLink;
+    /// let link = ResourceLink::new("a://b", "b").with_description("What b holds");
+    /// ```
+    pub fn with_description(mut self, description: impl Into<String>) -> Self {
+        self.description = Some(description.into());
+        self
+    }
+
+    /// Set the MIME type.
+    ///
+    /// ```
+    /// # use toolhost_sdk::ResourceLink;
+    /// let link = ResourceLink::new("a://b.json", "b").with_mime_type("application/json");
+    /// ```
+    pub fn with_mime_type(mut self, mime_type: impl Into<String>) -> Self {
+        self.mime_type = Some(mime_type.into());
+        self
+    }
+
+    /// Set the size in bytes.
+    ///
+    /// ```
+    /// # use toolhost_sdk::ResourceLink;
+    /// let link = ResourceLink::new("a://b", "b").with_size(1024);
+    /// ```
+    pub fn with_size(mut self, size: u64) -> Self {
+        self.size = Some(size);
+        self
+    }
+}
+
+impl From<ResourceLink> for Content {
+    fn from(link: ResourceLink) -> Self {
+        Content::Link(link)
+    }
+}
+
+/// Text content: `vec!["Here is the chart:".into(), Content::image(png, "image/png")]`.
+impl From<&str> for Content {
+    fn from(text: &str) -> Self {
+        Content::text(text)
+    }
+}
+
+/// Text content.
+impl From<String> for Content {
+    fn from(text: String) -> Self {
+        Content::Text(text)
+    }
 }
 
 /// Contents of an embedded [resource](Content::Resource).
@@ -133,16 +256,31 @@ impl Content {
         }
     }
 
-    /// Set the MIME type of a [resource](Content::Resource); other content is
-    /// returned unchanged (images and audio take theirs when created).
+    /// A link to a resource, with a URI and a name. For a title,
+    /// description, MIME type or size, build a [`ResourceLink`] and convert
+    /// it with `.into()`.
+    ///
+    /// ```
+    /// # use toolhost_sdk::Content;
+    /// let content = Content::link("test://static-text", "static-text");
+    /// ```
+    pub fn link(uri: impl Into<String>, name: impl Into<String>) -> Self {
+        Content::Link(ResourceLink::new(uri, name))
+    }
+
+    /// Set the MIME type of a [resource](Content::Resource) or a
+    /// [link](Content::Link); other content is returned unchanged (images
+    /// and audio take theirs when created).
     ///
     /// ```
     /// # use toolhost_sdk::Content;
     /// let content = Content::resource("file:///a.csv", "a,b\n1,2").with_mime_type("text/csv");
     /// ```
     pub fn with_mime_type(mut self, mime: impl Into<String>) -> Self {
-        if let Content::Resource { mime_type, .. } = &mut self {
-            *mime_type = Some(mime.into());
+        match &mut self {
+            Content::Resource { mime_type, .. } => *mime_type = Some(mime.into()),
+            Content::Link(link) => link.mime_type = Some(mime.into()),
+            _ => {}
         }
         self
     }
@@ -185,14 +323,15 @@ impl ToolOutput {
         Self::new().with(Content::text(text))
     }
 
-    /// Append a piece of content.
+    /// Append a piece of content (anything that converts into one: text,
+    /// a [`ResourceLink`], ...).
     ///
     /// ```
     /// # use toolhost_sdk::{Content, ToolOutput};
     /// let output = ToolOutput::new().with(Content::text("a")).with(Content::text("b"));
     /// ```
-    pub fn with(mut self, content: Content) -> Self {
-        self.content.push(content);
+    pub fn with(mut self, content: impl Into<Content>) -> Self {
+        self.content.push(content.into());
         self
     }
 

@@ -1,5 +1,6 @@
 //! The `json` service group: JSON pointer queries, formatting, JSON Schema
-//! validation and merge patches.
+//! validation and merge patches, and a catalogue of JSON Schemas served as
+//! resources (`json://schemas`, `json://schemas/{name}`).
 //!
 //! Build: `cargo build --release` in `plugins/` gives
 //! `target/wasm32-wasip2/release/json.wasm`.
@@ -172,7 +173,86 @@ mod json {
         crate::merge(&mut document, &patch);
         document
     }
+
+    /// The names of the schemas in the catalogue, one per line; read
+    /// `json://schemas/{name}` for one of them.
+    #[resource(
+        uri = "json://schemas",
+        title = "Schema catalogue",
+        mime_type = "text/plain"
+    )]
+    pub fn schemas() -> String {
+        crate::SCHEMAS
+            .iter()
+            .map(|(name, _)| *name)
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    /// A JSON Schema from the catalogue, by name, to use with `validate`.
+    #[resource(
+        template = "json://schemas/{name}",
+        name = "schema",
+        title = "Catalogue schema",
+        mime_type = "application/schema+json"
+    )]
+    pub fn schema(name: &str) -> Result<&'static str, ToolError> {
+        crate::SCHEMAS
+            .iter()
+            .find(|(known, _)| *known == name)
+            .map(|(_, schema)| *schema)
+            .ok_or_else(|| {
+                ToolError::not_found(format!(
+                    "the catalogue has no schema `{name}`; read json://schemas for the list"
+                ))
+            })
+    }
+
+    #[complete(template = "json://schemas/{name}", argument = "name")]
+    pub fn complete_schema_name(value: &str) -> Completion {
+        Completion::matching(crate::SCHEMAS.iter().map(|(name, _)| *name), value)
+    }
 }
+
+/// The schema catalogue: names and schemas (JSON text), sorted by name.
+const SCHEMAS: [(&str, &str); 3] = [
+    (
+        "geo-point",
+        r#"{
+  "$schema": "https://json-schema.org/draft/2020-12/schema",
+  "title": "A point on Earth, in degrees (WGS 84)",
+  "type": "object",
+  "properties": {
+    "lat": { "type": "number", "minimum": -90, "maximum": 90 },
+    "lon": { "type": "number", "minimum": -180, "maximum": 180 }
+  },
+  "required": ["lat", "lon"]
+}"#,
+    ),
+    (
+        "person",
+        r#"{
+  "$schema": "https://json-schema.org/draft/2020-12/schema",
+  "title": "A person",
+  "type": "object",
+  "properties": {
+    "name": { "type": "string", "minLength": 1 },
+    "email": { "type": "string", "format": "email" },
+    "age": { "type": "integer", "minimum": 0 }
+  },
+  "required": ["name"]
+}"#,
+    ),
+    (
+        "semver",
+        r#"{
+  "$schema": "https://json-schema.org/draft/2020-12/schema",
+  "title": "A semantic version (semver.org), such as 1.4.0-rc.1",
+  "type": "string",
+  "pattern": "^(0|[1-9]\\d*)\\.(0|[1-9]\\d*)\\.(0|[1-9]\\d*)(-[0-9A-Za-z.-]+)?(\\+[0-9A-Za-z.-]+)?$"
+}"#,
+    ),
+];
 
 /// The value at `pointer`, or a `not-found` error naming the longest prefix
 /// of the pointer that exists.
@@ -262,6 +342,28 @@ fn merge(target: &mut Value, patch: &Value) {
 mod tests {
     use super::json::*;
     use serde_json::json;
+
+    #[test]
+    fn the_catalogue_serves_valid_schemas_by_name() {
+        let names = schemas();
+        assert_eq!(names, "geo-point\nperson\nsemver");
+        for name in names.lines() {
+            let schema: serde_json::Value = serde_json::from_str(schema(name).unwrap()).unwrap();
+            assert!(jsonschema::validator_for(&schema).is_ok(), "{name}");
+        }
+        let verdict = validate(Validate {
+            document: json!("1.4.0-rc.1"),
+            schema: serde_json::from_str(schema("semver").unwrap()).unwrap(),
+            max_errors: 10,
+        })
+        .unwrap();
+        assert!(verdict.valid);
+        assert_eq!(
+            schema("nope").unwrap_err().kind(),
+            toolhost_sdk::ErrorKind::NotFound
+        );
+        assert_eq!(complete_schema_name("pe").values, ["person"]);
+    }
 
     #[test]
     fn query_finds_values_and_explains_misses() {

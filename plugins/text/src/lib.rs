@@ -1,5 +1,6 @@
 //! The `text` service group: case conversion, counting, regular expressions
-//! and URL slugs.
+//! and URL slugs, and a `rewrite` prompt whose `tone` argument completes as
+//! the user types.
 //!
 //! Build: `cargo build --release` in `plugins/` gives
 //! `target/wasm32-wasip2/release/text.wasm`.
@@ -250,6 +251,54 @@ mod text {
         }
         Ok(crate::slug(&args.text, args.separator, args.max_length))
     }
+
+    /// What to rewrite, and how.
+    #[derive(Deserialize, JsonSchema)]
+    pub struct Rewrite {
+        /// The text to rewrite.
+        pub text: String,
+        /// The tone to write in, e.g. `formal`, `friendly` or `concise`.
+        pub tone: String,
+        /// Who will read the result; anyone when absent.
+        pub audience: Option<String>,
+    }
+
+    /// Ask the model to rewrite a text in another tone, keeping its meaning.
+    #[prompt(title = "Rewrite in another tone")]
+    pub fn rewrite(
+        Rewrite {
+            text,
+            tone,
+            audience,
+        }: Rewrite,
+    ) -> PromptResult {
+        let audience = audience.unwrap_or_else(|| "any reader".into());
+        PromptResult::new(vec![
+            Message::user(format!(
+                "Rewrite the text below in a {tone} tone for {audience}. Keep its meaning, \
+                 facts and language; answer with the rewritten text only."
+            )),
+            Message::user(text),
+        ])
+        .with_description(format!("Rewrite a text in a {tone} tone"))
+    }
+
+    /// Tones `rewrite` suggests as the user types.
+    const TONES: [&str; 8] = [
+        "casual",
+        "concise",
+        "diplomatic",
+        "enthusiastic",
+        "formal",
+        "friendly",
+        "neutral",
+        "persuasive",
+    ];
+
+    #[complete(prompt = "rewrite", argument = "tone")]
+    pub fn complete_tone(value: &str) -> Completion {
+        Completion::matching(TONES, value)
+    }
 }
 
 fn compile(pattern: &str) -> Result<Regex, ToolError> {
@@ -338,6 +387,25 @@ fn fold_latin(c: char) -> Option<&'static str> {
 mod tests {
     use super::text::*;
     use super::*;
+
+    #[test]
+    fn rewrite_renders_two_user_messages_and_tones_complete() {
+        let result = rewrite(Rewrite {
+            text: "gimme the report".into(),
+            tone: "formal".into(),
+            audience: None,
+        });
+        assert_eq!(result.messages.len(), 2);
+        assert!(
+            result.messages[0]
+                .text()
+                .unwrap()
+                .contains("formal tone for any reader")
+        );
+        assert_eq!(result.messages[1].text(), Some("gimme the report"));
+        assert_eq!(complete_tone("f").values, ["formal", "friendly"]);
+        assert_eq!(complete_tone("").values.len(), 8);
+    }
 
     #[test]
     fn cases() {

@@ -7,8 +7,19 @@ use syn::parse::Parser;
 use syn::punctuated::Punctuated;
 use syn::{Attribute, Fields, Ident, Item, ItemMod, LitStr, Path, Token, Visibility};
 
+use crate::complete::Complete;
 use crate::docs::doc_expr;
-use crate::operation::{Operation, OperationArgs, check_name, is_operation_attr};
+use crate::operation::{Operation, OperationArgs};
+use crate::prompt::Prompt;
+use crate::resource::Resource;
+use crate::signature::{check_name, is_attr};
+
+/// The attributes `#[group]` consumes on the functions of its module.
+const DECLARATIONS: [&str; 4] = ["operation", "resource", "prompt", "complete"];
+
+fn is_declaration_attr(attr: &Attribute) -> bool {
+    DECLARATIONS.iter().any(|name| is_attr(attr, name))
+}
 
 /// What `#[group(...)]` says.
 struct GroupArgs {
@@ -72,7 +83,7 @@ pub fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
             if let Some((_, items)) = &mut module.content {
                 for item in items {
                     if let Some(attrs) = item_attrs(item) {
-                        attrs.retain(|attr| !is_operation_attr(attr));
+                        attrs.retain(|attr| !is_declaration_attr(attr));
                     }
                 }
             }
@@ -102,10 +113,36 @@ fn expand_module(args: TokenStream, module: &mut ItemMod) -> syn::Result<TokenSt
     // First, so that the derives compile even when an operation is wrong.
     let mut object_outputs = Vec::new();
     prepare_types(items, krate, &[], &mut object_outputs);
-    let operations = take_operations(items)?;
-    check_unique(&operations)?;
+    let declared = take_declarations(items)?;
+    check_unique(
+        "operation",
+        declared
+            .operations
+            .iter()
+            .map(|op| (op.name.as_str(), op.name_span)),
+    )?;
+    check_unique("resource", declared.resources.iter().map(Resource::name))?;
+    check_unique(
+        "prompt",
+        declared
+            .prompts
+            .iter()
+            .map(|p| (p.name.as_str(), p.name_span)),
+    )?;
 
-    let definitions = operations.iter().map(|op| op.definition(krate));
+    let operations = declared.operations.iter().map(|op| op.definition(krate));
+    let resources = declared
+        .resources
+        .iter()
+        .filter(|r| !r.is_template)
+        .map(|r| r.definition(krate));
+    let templates = declared
+        .resources
+        .iter()
+        .filter(|r| r.is_template)
+        .map(|r| r.definition(krate));
+    let prompts = declared.prompts.iter().map(|p| p.definition(krate));
+    let completions = declared.completions.iter().map(|c| c.definition(krate));
     let version = match &args.version {
         Some(version) => version.to_token_stream(),
         None => quote!(::core::env!("CARGO_PKG_VERSION")),
@@ -119,8 +156,8 @@ fn expand_module(args: TokenStream, module: &mut ItemMod) -> syn::Result<TokenSt
     let generated: Vec<Item> = vec![
         syn::parse_quote! {
             /// What this group describes to the host. `#[used]` keeps the
-            /// operations alive for the dead-code lint in native builds,
-            /// which have no exports.
+            /// declared functions alive for the dead-code lint in native
+            /// builds, which have no exports.
             #[doc(hidden)]
             #[used]
             static __TOOLHOST_GROUP: #krate::__private::GroupDef = #krate::__private::GroupDef {
@@ -128,7 +165,11 @@ fn expand_module(args: TokenStream, module: &mut ItemMod) -> syn::Result<TokenSt
                 version: #version,
                 description: #description,
                 instructions: #instructions,
-                operations: &[#(#definitions),*],
+                operations: &[#(#operations),*],
+                resources: &[#(#resources),*],
+                templates: &[#(#templates),*],
+                prompts: &[#(#prompts),*],
+                completions: &[#(#completions),*],
             };
         },
         syn::parse_quote! {
@@ -161,64 +202,104 @@ fn expand_module(args: TokenStream, module: &mut ItemMod) -> syn::Result<TokenSt
             }
         },
     ];
-    items.extend(operations.iter().map(|op| Item::Verbatim(op.glue(krate))));
+    let glue = declared
+        .operations
+        .iter()
+        .map(|op| op.glue(krate))
+        .chain(declared.resources.iter().map(|r| r.glue(krate)))
+        .chain(declared.prompts.iter().map(|p| p.glue(krate)))
+        .chain(declared.completions.iter().map(|c| c.glue(krate)));
+    items.extend(glue.map(Item::Verbatim));
     items.extend(generated);
     Ok(module.to_token_stream())
 }
 
-/// Remove the `#[operation]` attributes and describe the functions that had
-/// them, in source order.
-fn take_operations(items: &mut [Item]) -> syn::Result<Vec<Operation>> {
-    let mut operations = Vec::new();
+/// The functions of the group module, by kind, in source order.
+#[derive(Default)]
+struct Declarations {
+    operations: Vec<Operation>,
+    resources: Vec<Resource>,
+    prompts: Vec<Prompt>,
+    completions: Vec<Complete>,
+}
+
+/// Remove the `#[operation]`, `#[resource]`, `#[prompt]` and `#[complete]`
+/// attributes and describe the functions that had them.
+fn take_declarations(items: &mut [Item]) -> syn::Result<Declarations> {
+    let mut declared = Declarations::default();
     let mut errors: Option<syn::Error> = None;
     for item in items.iter_mut() {
         let Some(attrs) = item_attrs(item) else {
             continue;
         };
-        let Some(index) = attrs.iter().position(is_operation_attr) else {
+        let Some(index) = attrs.iter().position(is_declaration_attr) else {
             continue;
         };
         let attr = attrs.remove(index);
         let result = match item {
             Item::Fn(function) => {
-                OperationArgs::parse(&attr).and_then(|args| Operation::new(args, function))
+                if let Some(second) = function.attrs.iter().find(|a| is_declaration_attr(a)) {
+                    Err(syn::Error::new_spanned(
+                        second,
+                        "a function is one operation, resource, prompt or completion; \
+                         write another function for this one",
+                    ))
+                } else {
+                    declare(&attr, function, &mut declared)
+                }
             }
             _ => Err(syn::Error::new_spanned(
                 &attr,
-                "#[operation] goes on a function of the group module",
+                "this attribute goes on a function of the group module",
             )),
         };
-        match result {
-            Ok(operation) => operations.push(operation),
-            Err(err) => match &mut errors {
+        if let Err(err) = result {
+            match &mut errors {
                 Some(errors) => errors.combine(err),
                 None => errors = Some(err),
-            },
+            }
         }
     }
     match errors {
         Some(errors) => Err(errors),
-        None => Ok(operations),
+        None => Ok(declared),
     }
 }
 
-fn check_unique(operations: &[Operation]) -> syn::Result<()> {
-    for (index, operation) in operations.iter().enumerate() {
-        if let Some(first) = operations[..index]
-            .iter()
-            .find(|earlier| earlier.name == operation.name)
-        {
+fn declare(
+    attr: &Attribute,
+    function: &syn::ItemFn,
+    declared: &mut Declarations,
+) -> syn::Result<()> {
+    if is_attr(attr, "operation") {
+        let operation =
+            OperationArgs::parse(attr).and_then(|args| Operation::new(args, function))?;
+        declared.operations.push(operation);
+    } else if is_attr(attr, "resource") {
+        declared.resources.push(Resource::new(attr, function)?);
+    } else if is_attr(attr, "prompt") {
+        declared.prompts.push(Prompt::new(attr, function)?);
+    } else {
+        declared.completions.push(Complete::new(attr, function)?);
+    }
+    Ok(())
+}
+
+/// Refuse a name declared twice for the same kind (`what`).
+fn check_unique<'a>(what: &str, names: impl Iterator<Item = (&'a str, Span)>) -> syn::Result<()> {
+    let names: Vec<(&str, Span)> = names.collect();
+    for (index, (name, span)) in names.iter().enumerate() {
+        if let Some((_, first)) = names[..index].iter().find(|(earlier, _)| earlier == name) {
             let mut err = syn::Error::new(
-                operation.name_span,
+                *span,
                 format!(
-                    "the group already has an operation named `{}`; give this one another \
-                     name with #[operation(name = \"...\")]",
-                    operation.name
+                    "the group already has a {what} named `{name}`; give this one another \
+                     name with #[{what}(name = \"...\")]"
                 ),
             );
             err.combine(syn::Error::new(
-                first.name_span,
-                format!("`{}` is first defined here", first.name),
+                *first,
+                format!("`{name}` is first defined here"),
             ));
             return Err(err);
         }

@@ -4,20 +4,13 @@
 use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
-use syn::{
-    Attribute, FnArg, GenericArgument, Ident, ItemFn, LitBool, LitStr, Path, PathArguments,
-    ReturnType, Type,
-};
+use syn::{Attribute, Ident, ItemFn, LitBool, LitStr, Path, Type};
 
 use crate::docs::doc_expr;
-
-/// Whether `attr` is `#[operation]` / `#[operation(...)]` / `#[path::operation]`.
-pub fn is_operation_attr(attr: &Attribute) -> bool {
-    attr.path()
-        .segments
-        .last()
-        .is_some_and(|segment| segment.ident == "operation")
-}
+use crate::signature::{
+    Returns, check_name, check_plain, context_and_arguments, is_context, parse_returns,
+    published_name, typed_inputs,
+};
 
 /// What `#[operation(...)]` says.
 pub struct OperationArgs {
@@ -70,27 +63,6 @@ impl OperationArgs {
     }
 }
 
-/// Names become parts of MCP tool names, which clients restrict to
-/// `[A-Za-z0-9_-]`.
-pub fn check_name(name: &str, span: Span, what: &str) -> syn::Result<()> {
-    let valid = !name.is_empty()
-        && name.len() <= 64
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
-    if valid {
-        Ok(())
-    } else {
-        Err(syn::Error::new(
-            span,
-            format!(
-                "{what} name `{name}` must be 1 to 64 characters from `A-Z a-z 0-9 _ -` \
-                 (MCP clients reject other tool names)"
-            ),
-        ))
-    }
-}
-
 /// An operation ready to be generated.
 pub struct Operation {
     /// Published name.
@@ -106,68 +78,23 @@ pub struct Operation {
     returns: Returns,
 }
 
-/// What the function returns: `R`, or `Result<R, E>` (or an alias such as
-/// `Result<R>`) where `E` converts into `ToolError`.
-struct Returns {
-    /// `R`, the value converted into the output.
-    ok: Type,
-    /// For a `Result`, the span of its error type (or of the whole type), to
-    /// blame when the error does not convert into `ToolError`.
-    fallible: Option<Span>,
-}
-
 impl Operation {
     pub fn new(args: OperationArgs, function: &ItemFn) -> syn::Result<Self> {
-        let signature = &function.sig;
-        if let Some(asyncness) = signature.asyncness {
-            return Err(syn::Error::new(
-                asyncness.span(),
-                "operations are synchronous functions; remove `async`",
-            ));
-        }
-        if let Some(unsafety) = signature.unsafety {
-            return Err(syn::Error::new(
-                unsafety.span(),
-                "operations cannot be `unsafe fn`; put the unsafe block inside the function",
-            ));
-        }
-        if !signature.generics.params.is_empty() || signature.generics.where_clause.is_some() {
-            return Err(syn::Error::new(
-                signature.generics.span(),
-                "operations cannot be generic: the argument and result types must be concrete",
-            ));
-        }
-        if let Some(variadic) = &signature.variadic {
-            return Err(syn::Error::new(
-                variadic.span(),
-                "operations cannot be variadic",
-            ));
-        }
-
+        check_plain(function, "operations")?;
         let (takes_context, argument) = parse_inputs(function)?;
-        let returns = match &signature.output {
-            ReturnType::Default => Returns {
-                ok: syn::parse_quote!(()),
-                fallible: None,
-            },
-            ReturnType::Type(_, ty) => parse_return(ty)?,
-        };
-        let (name, name_span) = match &args.name {
-            Some(name) => (name.value(), name.span()),
-            None => {
-                let name = signature.ident.to_string();
-                let name = name.strip_prefix("r#").unwrap_or(&name).to_owned();
-                check_name(&name, signature.ident.span(), "operation")?;
-                (name, signature.ident.span())
-            }
-        };
+        let returns = parse_returns(
+            &function.sig.output,
+            "`Serialize + JsonSchema`, `ToolOutput`, `Vec<Content>`, ...) so that the output \
+             schema can be derived from it",
+        )?;
+        let (name, name_span) = published_name(args.name.as_ref(), function, "operation")?;
         Ok(Operation {
             name,
             name_span,
             title: args.title,
             annotations: args.annotations,
             docs: doc_expr(&function.attrs),
-            function: signature.ident.clone(),
+            function: function.sig.ident.clone(),
             takes_context,
             argument,
             returns,
@@ -189,21 +116,13 @@ impl Operation {
     pub fn glue(&self, krate: &Path) -> TokenStream {
         let glue = self.glue_name();
         let function = &self.function;
-        let mut call_args = Vec::new();
-        if self.takes_context {
-            call_args.push(quote!(ctx));
-        }
-        let parse = self.argument.as_ref().map(|ty| {
-            call_args.push(quote!(args));
-            quote_spanned! {ty.span()=>
-                let args: #ty = #krate::__private::parse_arguments::<#ty>(arguments)?;
-            }
-        });
-        let call = quote!(#function(#(#call_args),*));
-        let value = match self.returns.fallible {
-            None => call,
-            Some(span) => quote_spanned!(span=> #call?),
-        };
+        let (call_args, parse) = context_and_arguments(
+            krate,
+            self.takes_context,
+            self.argument.as_ref(),
+            "parse_arguments",
+        );
+        let value = self.returns.value(quote!(#function(#(#call_args),*)));
         let ok = &self.returns.ok;
         let convert = quote_spanned! {ok.span()=>
             #[allow(unused_imports)]
@@ -269,72 +188,39 @@ impl Operation {
 
 /// `(ctx: &Context, args: T)`, `(args: T)`, `(ctx: &Context)` or `()`.
 fn parse_inputs(function: &ItemFn) -> syn::Result<(bool, Option<Type>)> {
-    let mut inputs = function.sig.inputs.iter();
-    let first = inputs.next();
-    let second = inputs.next();
-    if let Some(extra) = inputs.next() {
+    let inputs = typed_inputs(function, "operations")?;
+    if let Some((_, extra)) = inputs.get(2) {
         return Err(syn::Error::new(
             extra.span(),
             "an operation takes at most two parameters: `ctx: &Context` and the arguments struct",
         ));
     }
-    let typed = |arg: &FnArg| -> syn::Result<Type> {
-        match arg {
-            FnArg::Typed(pat_type) => Ok((*pat_type.ty).clone()),
-            FnArg::Receiver(receiver) => Err(syn::Error::new(
-                receiver.span(),
-                "operations are free functions; remove `self`",
-            )),
+    let argument = |ty: &Type| -> syn::Result<Type> {
+        if let Type::Reference(_) = ty {
+            return Err(syn::Error::new(
+                ty.span(),
+                "arguments are taken by value (they are deserialized from JSON); \
+                 the only reference parameter an operation takes is `ctx: &Context`",
+            ));
         }
+        check_argument(ty)?;
+        Ok(ty.clone())
     };
-    match (first, second) {
-        (None, _) => Ok((false, None)),
-        (Some(only), None) => {
-            let ty = typed(only)?;
-            if is_context(&ty)? {
-                Ok((true, None))
-            } else {
-                check_argument(&ty)?;
-                Ok((false, Some(ty)))
-            }
-        }
-        (Some(first), Some(second)) => {
-            let ctx = typed(first)?;
-            if !is_context(&ctx)? {
+    match inputs.as_slice() {
+        [] => Ok((false, None)),
+        [(_, only)] if is_context(only)? => Ok((true, None)),
+        [(_, only)] => Ok((false, Some(argument(only)?))),
+        [(_, first), (_, second)] => {
+            if !is_context(first)? {
                 return Err(syn::Error::new(
-                    ctx.span(),
+                    first.span(),
                     "with two parameters, the first must be the context: `ctx: &Context`",
                 ));
             }
-            let ty = typed(second)?;
-            check_argument(&ty)?;
-            Ok((true, Some(ty)))
+            Ok((true, Some(argument(second)?)))
         }
+        _ => unreachable!("more than two parameters were refused above"),
     }
-}
-
-/// `&Context` (any path ending in `Context`).
-fn is_context(ty: &Type) -> syn::Result<bool> {
-    let Type::Reference(reference) = ty else {
-        return Ok(false);
-    };
-    let names_context = matches!(&*reference.elem, Type::Path(path)
-        if path.qself.is_none()
-            && path.path.segments.last().is_some_and(|segment| segment.ident == "Context"));
-    if !names_context {
-        return Err(syn::Error::new(
-            ty.span(),
-            "arguments are taken by value (they are deserialized from JSON); \
-             the only reference parameter an operation takes is `ctx: &Context`",
-        ));
-    }
-    if reference.mutability.is_some() {
-        return Err(syn::Error::new(
-            ty.span(),
-            "take the context as `&Context`, not `&mut Context`",
-        ));
-    }
-    Ok(true)
 }
 
 fn check_argument(ty: &Type) -> syn::Result<()> {
@@ -345,53 +231,6 @@ fn check_argument(ty: &Type) -> syn::Result<()> {
         ));
     }
     Ok(())
-}
-
-fn parse_return(ty: &Type) -> syn::Result<Returns> {
-    let plain = || {
-        Ok(Returns {
-            ok: ty.clone(),
-            fallible: None,
-        })
-    };
-    if let Type::ImplTrait(_) = ty {
-        return Err(syn::Error::new(
-            ty.span(),
-            "return a concrete type (`Serialize + JsonSchema`, `ToolOutput`, `Vec<Content>`, ...) \
-             so that the output schema can be derived from it",
-        ));
-    }
-    let Type::Path(path) = ty else {
-        return plain();
-    };
-    let Some(last) = path.path.segments.last() else {
-        return plain();
-    };
-    if last.ident != "Result" {
-        return plain();
-    }
-    let types: Vec<&Type> = match &last.arguments {
-        PathArguments::AngleBracketed(args) => args
-            .args
-            .iter()
-            .filter_map(|arg| match arg {
-                GenericArgument::Type(ty) => Some(ty),
-                _ => None,
-            })
-            .collect(),
-        _ => Vec::new(),
-    };
-    match types.as_slice() {
-        [] => Err(syn::Error::new(
-            ty.span(),
-            "write the success type: `Result<T, ToolError>`",
-        )),
-        [ok, rest @ ..] => Ok(Returns {
-            ok: (*ok).clone(),
-            // Point at the error type when it is written out.
-            fallible: Some(rest.first().map_or_else(|| ty.span(), |err| err.span())),
-        }),
-    }
 }
 
 #[cfg(test)]

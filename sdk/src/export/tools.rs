@@ -1,28 +1,14 @@
-//! The glue `#[group]` expands to: a static description of the group, and
-//! the implementation of the exported WIT interface over it. Not public API.
+//! Operations: the exported `group` interface.
 
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
+use super::{Group, GroupDef, check_unique, listing};
 use crate::__private::bindings::exports::toolhost::plugin::group as wit;
 use crate::__private::bindings::toolhost::plugin::types as t;
+use crate::convert::{content_to_wit, error_to_wit};
 use crate::schema::{make_object_schema, no_arguments_schema, schema_of};
-use crate::{Content, Context, ErrorKind, ResourceContents, ToolError, ToolOutput};
-
-/// A group as `#[group]` describes it.
-#[derive(Debug)]
-pub struct GroupDef {
-    /// Group name.
-    pub name: &'static str,
-    /// Group version.
-    pub version: &'static str,
-    /// The module's doc comment.
-    pub description: &'static str,
-    /// Guidance for models.
-    pub instructions: Option<&'static str>,
-    /// The `#[operation]` functions, in source order.
-    pub operations: &'static [OperationDef],
-}
+use crate::{Context, ToolError, ToolOutput};
 
 /// An operation as `#[operation]` describes it.
 #[derive(Debug)]
@@ -41,13 +27,6 @@ pub struct OperationDef {
     pub output_schema: fn() -> Option<Value>,
     /// Parses the arguments, runs the function and converts its result.
     pub call: fn(&Context, &str) -> Result<ToolOutput, ToolError>,
-}
-
-/// Implemented by the type `#[group]` generates; every such type implements
-/// the exported WIT interface.
-pub trait Group {
-    /// The group's description.
-    const GROUP: &'static GroupDef;
 }
 
 /// The input schema of an operation taking `T`.
@@ -115,20 +94,21 @@ pub fn call(
     ctx: &Context,
 ) -> Result<ToolOutput, ToolError> {
     let Some(operation) = group.operations.iter().find(|op| op.name == name) else {
-        let known: Vec<&str> = group.operations.iter().map(|op| op.name).collect();
         return Err(ToolError::not_found(format!(
             "group `{}` has no operation `{name}`; it has: {}",
             group.name,
-            known.join(", ")
+            listing(group.operations.iter().map(|op| op.name))
         )));
     };
     (operation.call)(ctx, arguments)
 }
 
-/// Problems with a group that the host would refuse at load time; the test
-/// `#[group]` generates runs this natively.
-pub fn check_group(group: &GroupDef) -> Vec<String> {
-    let mut problems = Vec::new();
+pub(super) fn check(group: &GroupDef, problems: &mut Vec<String>) {
+    check_unique(
+        "operation",
+        group.operations.iter().map(|op| op.name),
+        problems,
+    );
     for operation in group.operations {
         if let Some(output) = (operation.output_schema)()
             && output.get("type") != Some(&Value::from("object"))
@@ -147,7 +127,6 @@ pub fn check_group(group: &GroupDef) -> Vec<String> {
             ));
         }
     }
-    problems
 }
 
 fn output_to_wit(output: ToolOutput) -> wit::Output {
@@ -155,38 +134,5 @@ fn output_to_wit(output: ToolOutput) -> wit::Output {
     wit::Output {
         content: content.into_iter().map(content_to_wit).collect(),
         structured: structured.map(|value| value.to_string()),
-    }
-}
-
-fn content_to_wit(content: Content) -> t::Content {
-    match content {
-        Content::Text(text) => t::Content::Text(text),
-        Content::Image { data, mime_type } => t::Content::Image(t::Media { data, mime_type }),
-        Content::Audio { data, mime_type } => t::Content::Audio(t::Media { data, mime_type }),
-        Content::Resource {
-            uri,
-            mime_type,
-            contents,
-        } => t::Content::Resource(t::EmbeddedResource {
-            uri,
-            mime_type,
-            contents: match contents {
-                ResourceContents::Text(text) => t::ResourceContents::Text(text),
-                ResourceContents::Blob(bytes) => t::ResourceContents::Blob(bytes),
-            },
-        }),
-    }
-}
-
-fn error_to_wit(error: ToolError) -> wit::Error {
-    wit::Error {
-        kind: match error.kind() {
-            ErrorKind::InvalidArguments => t::ErrorKind::InvalidArguments,
-            ErrorKind::NotFound => t::ErrorKind::NotFound,
-            ErrorKind::Denied => t::ErrorKind::Denied,
-            ErrorKind::Unavailable => t::ErrorKind::Unavailable,
-            ErrorKind::Failed => t::ErrorKind::Failed,
-        },
-        message: error.message().into(),
     }
 }
