@@ -272,8 +272,7 @@ async fn every_capability_over_stdio() {
 async fn every_capability_over_http() {
     let dir = PluginDir::with(&[CONFORMANCE]);
     dir.set_config(UNPREFIXED);
-    let config = dir.config().unwrap();
-    let server = HttpServer::start(&dir, &["--config", config.to_str().unwrap()]).await;
+    let server = HttpServer::start(&dir, &[]).await;
     let client = server.connect(None).await;
     exercise(&client).await;
     let _ = bounded("close", client.cancel()).await;
@@ -283,8 +282,7 @@ async fn every_capability_over_http() {
 async fn plugins_are_told_when_the_client_cannot_sample_or_elicit() {
     let dir = PluginDir::with(&[CONFORMANCE]);
     dir.set_config(UNPREFIXED);
-    let config = dir.config().unwrap();
-    let server = HttpServer::start(&dir, &["--config", config.to_str().unwrap()]).await;
+    let server = HttpServer::start(&dir, &[]).await;
     let client = server
         .connect_as(Notes::incapable(), None, ClientLifecycleMode::Initialize)
         .await
