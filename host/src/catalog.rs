@@ -231,6 +231,12 @@ impl Catalog {
         }
     }
 
+    /// Waits until the initial load is done, however long it takes.
+    pub async fn until_ready(&self) {
+        let mut ready = self.ready.subscribe();
+        let _ = ready.wait_for(|ready| *ready).await;
+    }
+
     /// What is served now.
     pub fn snapshot(&self) -> Arc<Snapshot> {
         self.current

@@ -575,6 +575,7 @@ impl ServerHandler for Handler {
             wants(accepted.prompts_list_changed),
             wants(accepted.resources_list_changed),
         );
+        self.catalog.until_ready().await;
         let mut last = self.catalog.snapshot();
         loop {
             tokio::select! {
@@ -616,6 +617,9 @@ impl ServerHandler for Handler {
         let catalog = self.catalog.clone();
         let list_peer = peer.clone();
         tokio::spawn(async move {
+            // Changes are announced once the initial load is done; compare
+            // with what was served then.
+            catalog.until_ready().await;
             let mut last = catalog.snapshot();
             while changes.changed().await.is_ok() {
                 let now = catalog.snapshot();

@@ -250,20 +250,7 @@ impl Live {
 
     /// Log notifications received so far, as `level: data` lines.
     pub fn logs(&self) -> Vec<String> {
-        self.notes
-            .logs
-            .lock()
-            .unwrap()
-            .iter()
-            .map(|log| {
-                let data = log
-                    .data
-                    .as_str()
-                    .map(str::to_owned)
-                    .unwrap_or_else(|| log.data.to_string());
-                format!("{:?}: {data}", log.level)
-            })
-            .collect()
+        self.notes.log_lines()
     }
 
     /// Waits for a log notification containing `needle`.

@@ -84,6 +84,22 @@ impl Notes {
             .collect()
     }
 
+    /// Every log notification as a `level: data` line.
+    pub fn log_lines(&self) -> Vec<String> {
+        let levels = self
+            .logs
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|log| log.level)
+            .collect::<Vec<_>>();
+        levels
+            .iter()
+            .zip(self.log_texts())
+            .map(|(level, text)| format!("{level:?}: {text}"))
+            .collect()
+    }
+
     /// The notices recorded so far.
     pub fn notices(&self) -> Vec<String> {
         self.notices.lock().unwrap().clone()

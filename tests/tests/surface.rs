@@ -170,13 +170,32 @@ async fn exercise(client: &Client) {
     let missing = read(client, "test://nothing-here").await.unwrap_err();
     assert!(missing.contains("resources/list"), "{missing}");
 
-    // Subscriptions answer with an empty result.
+    // Subscribers hear of updates a group signals; others do not.
+    call(client, "test_update_watched_resource", json!({})).await;
     bounded(
         "resources/subscribe",
         client.subscribe(params(json!({ "uri": "test://watched-resource" }))),
     )
     .await
     .expect("resources/subscribe");
+    call(client, "test_update_watched_resource", json!({})).await;
+    let updated = "resources/updated test://watched-resource".to_owned();
+    bounded("resources/updated", async {
+        while !client.service().notices().contains(&updated) {
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+    })
+    .await;
+    assert_eq!(
+        client
+            .service()
+            .notices()
+            .iter()
+            .filter(|n| **n == updated)
+            .count(),
+        1,
+        "only the update after subscribing"
+    );
     bounded(
         "resources/unsubscribe",
         client.unsubscribe(params(json!({ "uri": "test://watched-resource" }))),
@@ -330,6 +349,40 @@ async fn names_and_uris_are_namespaced_per_group() {
         .await
         .unwrap();
     assert!(rendered["messages"].is_array(), "{rendered}");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn clients_hear_when_resources_and_prompts_change() {
+    let dir = PluginDir::with(&[CONFORMANCE]);
+    let server = Live::serve(&dir, &[]).await;
+    let client = server.client();
+    let seen = server.changes();
+    // The text group brings a prompt and no resources.
+    dir.add(TEXT);
+    server.wait_for_change(seen).await;
+    let prompts = "prompts/list_changed".to_owned();
+    bounded("prompts/list_changed", async {
+        while !client.service().notices().contains(&prompts) {
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+    })
+    .await;
+    let listed = bounded("prompts/list", client.list_prompts(None))
+        .await
+        .unwrap();
+    assert!(
+        listed.prompts.iter().any(|p| p.name == "text_rewrite"),
+        "{listed:?}"
+    );
+    assert!(
+        !client
+            .service()
+            .notices()
+            .contains(&"resources/list_changed".to_owned()),
+        "the resources did not change: {:?}",
+        client.service().notices()
+    );
     server.stop().await;
 }
 

@@ -232,6 +232,14 @@ mod conformance {
             .into()
     }
 
+    /// Tells clients subscribed to `test://watched-resource` that it
+    /// changed (`notifications/resources/updated`).
+    #[operation(idempotent, title = "Update the watched resource")]
+    pub fn test_update_watched_resource(ctx: &Context) -> String {
+        ctx.resource_updated("test://watched-resource");
+        "test://watched-resource updated".into()
+    }
+
     /// How a tool reports an elicitation's answer.
     fn report<T: Serialize>(what: &str, answer: &Elicitation<T>) -> String {
         match answer {
@@ -267,7 +275,7 @@ mod conformance {
         RED_PIXEL_PNG.to_vec()
     }
 
-    /// A resource that auto-updates every 3 seconds
+    /// A resource that changes whenever test_update_watched_resource runs
     #[resource(
         uri = "test://watched-resource",
         name = "watched-resource",
