@@ -38,6 +38,11 @@ use crate::runtime::{
     SamplingResponse,
 };
 
+/// What a plugin hears when it asks the client something during a
+/// stateless request.
+const NO_REQUESTS_WHEN_STATELESS: &str = "{} is not available: this request uses the stateless \
+     MCP protocol (2026-07-28), in which servers may not send requests to the client during a call";
+
 /// Longest a request waits for the initial load of the plugin directory.
 const START_UP_WAIT: std::time::Duration = std::time::Duration::from_secs(60);
 
@@ -518,27 +523,17 @@ impl ServerHandler for Handler {
                 None,
             ));
         }
-        let span = match caller::request_id(&context) {
-            Some(id) => tracing::info_span!("call", tool = %tool.name, request_id = %id.0),
-            None => tracing::info_span!("call", tool = %tool.name),
-        };
         let (events, forwarder) = self.forward_events(&context, tool.uris.clone());
-        let started = std::time::Instant::now();
+        let arguments = request.arguments.unwrap_or_default();
+        let request_id = caller::request_id(&context);
         let in_flight = self.metrics.call_started();
-        let outcome = tool
-            .call(
-                request.arguments.unwrap_or_default(),
-                Some(events),
-                context.ct.clone(),
-            )
-            .instrument(span)
+        let result = self
+            .run_tool(&tool, arguments, events, context.ct.clone(), request_id)
             .await;
-        self.metrics
-            .record_call(&tool.name, &outcome, started.elapsed());
         // The sender is gone once the call is over; let the last events out.
         let _ = forwarder.await;
         drop(in_flight);
-        Ok(to_call_result(&tool, outcome).into())
+        Ok(result.into())
     }
 
     async fn set_level(
@@ -684,6 +679,96 @@ impl ServerHandler for Handler {
 }
 
 impl Handler {
+    /// Calls `tool`, records the call in the metrics and maps its outcome.
+    async fn run_tool(
+        &self,
+        tool: &Tool,
+        arguments: crate::catalog::JsonObject,
+        events: runtime::EventSink,
+        cancel: tokio_util::sync::CancellationToken,
+        request_id: Option<&caller::RequestId>,
+    ) -> CallToolResult {
+        let span = match request_id {
+            Some(id) => tracing::info_span!("call", tool = %tool.name, request_id = %id.0),
+            None => tracing::info_span!("call", tool = %tool.name),
+        };
+        let started = std::time::Instant::now();
+        let outcome = tool
+            .call(arguments, Some(events), cancel)
+            .instrument(span)
+            .await;
+        self.metrics
+            .record_call(&tool.name, &outcome, started.elapsed());
+        to_call_result(tool, outcome)
+    }
+
+    /// A `tools/call` that needs no conversation with the client while it
+    /// runs (a stateless request without a progress token), answered
+    /// without a protocol session: the result, and the log notifications
+    /// the request's level lets through, to send before it. `None` when the
+    /// call is not this simple one (unknown tool, missing scope): the
+    /// protocol layer then answers it.
+    pub async fn call_stateless(
+        &self,
+        name: &str,
+        arguments: crate::catalog::JsonObject,
+        who: Option<&caller::Caller>,
+        request_id: Option<&caller::RequestId>,
+        log_level: Option<LoggingLevel>,
+    ) -> Option<(CallToolResult, Vec<LoggingMessageNotificationParam>)> {
+        if !self.catalog.is_ready() {
+            return None;
+        }
+        let tool = self.catalog.snapshot().tools.get(name).cloned()?;
+        if !self.scopes.missing(&tool.group.name, who).is_empty() {
+            return None;
+        }
+        let threshold = log_level.unwrap_or(LoggingLevel::Info);
+        let (sender, mut receiver) = tokio::sync::mpsc::unbounded_channel();
+        let catalog = self.catalog.clone();
+        let uris = tool.uris.clone();
+        let collector = tokio::spawn(async move {
+            let mut logs = Vec::new();
+            while let Some(event) = receiver.recv().await {
+                match event {
+                    PluginEvent::Log { level, message } => {
+                        let level = to_logging_level(level);
+                        if severity(level) >= severity(threshold) {
+                            logs.push(LoggingMessageNotificationParam::new(
+                                level,
+                                Value::String(message),
+                            ));
+                        }
+                    }
+                    // No progress token: nobody asked.
+                    PluginEvent::Progress { .. } => {}
+                    PluginEvent::ResourceUpdated { uri } => {
+                        catalog.resource_updated(uris.publish(&uri));
+                    }
+                    PluginEvent::Sample { reply, .. } => {
+                        let _ =
+                            reply.send(Err(NO_REQUESTS_WHEN_STATELESS.replace("{}", "sampling")));
+                    }
+                    PluginEvent::Elicit { reply, .. } => {
+                        let _ = reply
+                            .send(Err(NO_REQUESTS_WHEN_STATELESS.replace("{}", "elicitation")));
+                    }
+                }
+            }
+            logs
+        });
+        let in_flight = self.metrics.call_started();
+        // Cancelled if the client goes away: the future is dropped.
+        let cancel = tokio_util::sync::CancellationToken::new();
+        let _cancel_on_drop = cancel.clone().drop_guard();
+        let result = self
+            .run_tool(&tool, arguments, sender, cancel, request_id)
+            .await;
+        let logs = collector.await.unwrap_or_default();
+        drop(in_flight);
+        Some((result, logs))
+    }
+
     /// A sink for a call's plugin events and the task that sends them to
     /// the client as log and progress notifications.
     fn forward_events(

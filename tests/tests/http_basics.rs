@@ -359,3 +359,135 @@ async fn shutdown_lets_a_call_in_flight_finish() {
     let status = server.wait_exit().await;
     assert!(status.success(), "{status}\n{}", server.stderr());
 }
+
+/// A stateless `tools/call` as a load balancer would forward it.
+fn stateless_call(tool: &str, arguments: Value, extra_meta: Value) -> Value {
+    let mut meta = json!({
+        "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+        "io.modelcontextprotocol/clientCapabilities": {},
+        "io.modelcontextprotocol/clientInfo": { "name": "raw", "version": "1" },
+    });
+    if let Value::Object(extra) = extra_meta {
+        meta.as_object_mut().unwrap().extend(extra);
+    }
+    json!({
+        "jsonrpc": "2.0", "id": 41, "method": "tools/call",
+        "params": { "name": tool, "arguments": arguments, "_meta": meta },
+    })
+}
+
+async fn post_stateless(server: &HttpServer, tool: &str, body: &Value) -> (String, String) {
+    let response = bounded(
+        "stateless tools/call",
+        post_mcp(&http_client(), server, body)
+            .header("mcp-protocol-version", "2026-07-28")
+            .header("mcp-method", "tools/call")
+            .header("mcp-name", tool)
+            .send(),
+    )
+    .await
+    .expect("send");
+    assert_eq!(response.status().as_u16(), 200);
+    assert!(response.headers().contains_key("x-request-id"));
+    let kind = response.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    (kind, response.text().await.expect("body"))
+}
+
+#[tokio::test]
+async fn stateless_calls_get_the_same_answers_on_the_fast_path() {
+    let dir = PluginDir::with(&[MATH]);
+    let server = start(&dir, &[]).await;
+
+    // A plain call: one JSON response.
+    let (kind, body) = post_stateless(
+        &server,
+        "math_add",
+        &stateless_call("math_add", json!({ "a": 1, "b": 2 }), json!({})),
+    )
+    .await;
+    assert_eq!(kind, "application/json");
+    let answer: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(answer["id"], 41);
+    assert_eq!(answer["result"]["resultType"], "complete");
+    assert_eq!(answer["result"]["isError"], false);
+    assert_eq!(answer["result"]["structuredContent"]["result"], 3.0);
+
+    // Log lines at the requested level come first, on an SSE stream.
+    let (kind, body) = post_stateless(
+        &server,
+        "math_divide",
+        &stateless_call(
+            "math_divide",
+            json!({ "a": 1, "b": 4 }),
+            json!({ "io.modelcontextprotocol/logLevel": "debug" }),
+        ),
+    )
+    .await;
+    assert_eq!(kind, "text/event-stream");
+    let events: Vec<Value> = body
+        .lines()
+        .filter_map(|line| line.strip_prefix("data: "))
+        .map(|data| serde_json::from_str(data).unwrap())
+        .collect();
+    assert_eq!(events.len(), 2, "{body}");
+    assert_eq!(events[0]["method"], "notifications/message");
+    assert_eq!(events[0]["params"]["data"], "dividing");
+    assert_eq!(events[1]["result"]["structuredContent"]["result"], 0.25);
+    // At the default level the debug line is not sent.
+    let (kind, _) = post_stateless(
+        &server,
+        "math_divide",
+        &stateless_call("math_divide", json!({ "a": 1, "b": 4 }), json!({})),
+    )
+    .await;
+    assert_eq!(kind, "application/json");
+
+    // Invalid arguments are a tool error, as always.
+    let (_, body) = post_stateless(
+        &server,
+        "math_add",
+        &stateless_call("math_add", json!({ "a": "one" }), json!({})),
+    )
+    .await;
+    let answer: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(answer["result"]["isError"], true, "{body}");
+
+    // An unknown tool and a call with a progress token are the protocol
+    // layer's: a JSON-RPC error, and a result.
+    let (_, body) = post_stateless(
+        &server,
+        "math_nope",
+        &stateless_call("math_nope", json!({}), json!({})),
+    )
+    .await;
+    assert!(body.contains("unknown tool"), "{body}");
+    let (_, body) = post_stateless(
+        &server,
+        "math_add",
+        &stateless_call(
+            "math_add",
+            json!({ "a": 2, "b": 2 }),
+            json!({ "progressToken": 5 }),
+        ),
+    )
+    .await;
+    assert!(body.contains("\"isError\":false"), "{body}");
+
+    // Every call counts in the metrics, whichever path served it.
+    let metrics = bounded("metrics", http_client().get(server.url("/metrics")).send())
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("metrics text");
+    for line in [
+        "toolhost_calls_total{tool=\"math_add\",outcome=\"ok\"} 2",
+        "toolhost_calls_total{tool=\"math_add\",outcome=\"invalid_arguments\"} 1",
+        "toolhost_calls_total{tool=\"math_divide\",outcome=\"ok\"} 2",
+    ] {
+        assert!(metrics.contains(line), "no `{line}` in:\n{metrics}");
+    }
+}

@@ -8,13 +8,16 @@
 //! ```text
 //! request id + span ─▶ count status ─▶ Host/Origin guard (403) ─▶ body limit (413)
 //!   ─▶ /healthz /readyz /metrics /.well-known/oauth-protected-resource
-//!   ─▶ /mcp: auth (401) ─▶ rate limit (429) ─▶ scopes (403) ─▶ rmcp ─▶ Handler
+//!   ─▶ /mcp: auth (401) ─▶ rate limit (429) ─▶ scopes (403)
+//!        ─▶ stateless tools/call fast path ─▶ Handler
+//!        ─▶ (anything else) rmcp ─▶ Handler
 //! ```
 //!
 //! Shutdown ([`serve`]): stop accepting, wait (bounded) for calls in flight,
 //! then close the long-lived streams so the last connections end.
 
 pub mod auth;
+mod direct;
 pub mod guard;
 mod jwt;
 pub mod limit;
@@ -90,13 +93,19 @@ pub fn router(
         .with_json_response(true)
         .with_cancellation_token(streams);
     let handler = parts.handler;
+    let fast_path = direct::Direct {
+        handler: handler.clone(),
+        max_body,
+    };
     let mcp = StreamableHttpService::new(
         move || Ok(handler.for_new_client()),
         Arc::new(LocalSessionManager::default()),
         mcp_config,
     );
 
-    let mut mcp_route = Router::new().route_service("/mcp", mcp);
+    let mut mcp_route = Router::new()
+        .route_service("/mcp", mcp)
+        .route_layer(from_fn_with_state(fast_path, direct::serve));
     let mut app = Router::new()
         .route("/healthz", get(probes::healthz))
         .route("/readyz", get(probes::readyz))

@@ -1,0 +1,246 @@
+//! The stateless `tools/call` fast path.
+//!
+//! A 2026-07-28 request is self-contained: one POST carries the protocol
+//! version, the client's capabilities and the call. For the common case (a
+//! `tools/call` without a progress token) nothing needs a protocol session,
+//! yet rmcp builds a whole service per stateless request (tasks, channels,
+//! re-decoding the JSON), which is most of what such a call costs besides
+//! the plugin. This layer answers exactly those requests itself, through
+//! the same [`Handler`] path as every other call (validation, sandbox,
+//! metrics, scopes), with the same bytes rmcp would send: JSON, or SSE when
+//! log notifications precede the result. Anything else, or anything it is
+//! unsure of, goes on to rmcp untouched.
+
+// The per-request log level is MCP logging, deprecated by SEP-2577 but how
+// plugin log lines reach clients.
+#![allow(deprecated)]
+
+use axum::body::{Body, Bytes};
+use axum::extract::{Request, State};
+use axum::middleware::Next;
+use axum::response::Response;
+use http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use rmcp::model::LoggingLevel;
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+
+use crate::caller::{Caller, RequestId};
+use crate::mcp::Handler;
+
+/// The only protocol version this path serves.
+const STATELESS: &str = "2026-07-28";
+
+#[derive(Clone)]
+pub struct Direct {
+    pub handler: Handler,
+    pub max_body: usize,
+}
+
+/// A JSON-RPC request as this path accepts it; anything else fails to
+/// parse and goes to rmcp.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Call {
+    jsonrpc: String,
+    id: Value,
+    method: String,
+    params: CallParams,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CallParams {
+    name: String,
+    #[serde(default)]
+    arguments: Option<Map<String, Value>>,
+    #[serde(rename = "_meta")]
+    meta: Map<String, Value>,
+}
+
+pub async fn serve(State(direct): State<Direct>, request: Request, next: Next) -> Response {
+    if !eligible(request.method(), request.headers()) {
+        return next.run(request).await;
+    }
+    let (parts, body) = request.into_parts();
+    let bytes = match axum::body::to_bytes(body, direct.max_body).await {
+        Ok(bytes) => bytes,
+        Err(_) => {
+            return Response::builder()
+                .status(StatusCode::PAYLOAD_TOO_LARGE)
+                .body(Body::from("Payload Too Large"))
+                .unwrap_or_default();
+        }
+    };
+    let Some((call, log_level)) = parse(&bytes, &parts.headers) else {
+        return next
+            .run(Request::from_parts(parts, Body::from(bytes)))
+            .await;
+    };
+    let answer = direct
+        .handler
+        .call_stateless(
+            &call.params.name,
+            call.params.arguments.unwrap_or_default(),
+            parts.extensions.get::<Caller>(),
+            parts.extensions.get::<RequestId>(),
+            log_level,
+        )
+        .await;
+    let Some((result, logs)) = answer else {
+        return next
+            .run(Request::from_parts(parts, Body::from(bytes)))
+            .await;
+    };
+    let mut result = serde_json::to_value(result).unwrap_or_default();
+    if let Some(result) = result.as_object_mut() {
+        result
+            .entry("resultType")
+            .or_insert_with(|| json!("complete"));
+    }
+    let response = json!({ "jsonrpc": "2.0", "id": call.id, "result": result });
+    if logs.is_empty() {
+        return Response::builder()
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(response.to_string()))
+            .unwrap_or_default();
+    }
+    // Log lines first, then the result, as rmcp streams them.
+    let mut stream = String::new();
+    for log in logs {
+        let notification = json!({
+            "jsonrpc": "2.0",
+            "method": "notifications/message",
+            "params": log,
+        });
+        stream.push_str(&format!("data: {notification}\n\n"));
+    }
+    stream.push_str(&format!("data: {response}\n\n"));
+    Response::builder()
+        .header(header::CONTENT_TYPE, "text/event-stream")
+        .header(header::CACHE_CONTROL, "no-cache")
+        .header("x-accel-buffering", HeaderValue::from_static("no"))
+        .body(Body::from(Bytes::from(stream)))
+        .unwrap_or_default()
+}
+
+/// Whether the headers say "stateless tools/call"; cheap, before the body
+/// is read.
+fn eligible(method: &Method, headers: &HeaderMap) -> bool {
+    let is = |name: &str, value: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.eq_ignore_ascii_case(value))
+    };
+    let accept = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    *method == Method::POST
+        && is("mcp-protocol-version", STATELESS)
+        && is("mcp-method", "tools/call")
+        && !headers.contains_key("mcp-session-id")
+        && headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("application/json"))
+        && accept.contains("application/json")
+        && accept.contains("text/event-stream")
+}
+
+/// The call, when the body is exactly a stateless `tools/call` whose
+/// headers agree with it and that needs nothing but a result; and the log
+/// level it asked for.
+fn parse(bytes: &[u8], headers: &HeaderMap) -> Option<(Call, Option<LoggingLevel>)> {
+    let call: Call = serde_json::from_slice(bytes).ok()?;
+    let meta = &call.params.meta;
+    let named = headers.get("mcp-name").and_then(|v| v.to_str().ok());
+    let simple = call.jsonrpc == "2.0"
+        && call.method == "tools/call"
+        && (call.id.is_string() || call.id.is_i64() || call.id.is_u64())
+        && named == Some(call.params.name.as_str())
+        && meta.get("io.modelcontextprotocol/protocolVersion") == Some(&json!(STATELESS))
+        && meta
+            .get("io.modelcontextprotocol/clientCapabilities")
+            .is_some_and(Value::is_object)
+        && meta
+            .get("io.modelcontextprotocol/clientInfo")
+            .is_some_and(Value::is_object)
+        && meta.keys().all(|key| {
+            matches!(
+                key.as_str(),
+                "io.modelcontextprotocol/protocolVersion"
+                    | "io.modelcontextprotocol/clientCapabilities"
+                    | "io.modelcontextprotocol/clientInfo"
+                    | "io.modelcontextprotocol/logLevel"
+            )
+        });
+    if !simple {
+        return None;
+    }
+    let log_level = match meta.get("io.modelcontextprotocol/logLevel") {
+        None => None,
+        Some(level) => Some(serde_json::from_value(level.clone()).ok()?),
+    };
+    Some((call, log_level))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(name: &str) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        headers.insert("mcp-name", name.parse().unwrap());
+        headers
+    }
+
+    fn body(meta: Value) -> Vec<u8> {
+        json!({
+            "jsonrpc": "2.0", "id": 1, "method": "tools/call",
+            "params": { "name": "math_add", "arguments": { "a": 1 }, "_meta": meta },
+        })
+        .to_string()
+        .into_bytes()
+    }
+
+    fn meta() -> Value {
+        json!({
+            "io.modelcontextprotocol/protocolVersion": STATELESS,
+            "io.modelcontextprotocol/clientCapabilities": {},
+            "io.modelcontextprotocol/clientInfo": { "name": "c", "version": "1" },
+        })
+    }
+
+    #[test]
+    fn takes_only_plain_stateless_calls() {
+        assert!(parse(&body(meta()), &headers("math_add")).is_some());
+        // The header must name the same tool.
+        assert!(parse(&body(meta()), &headers("math_sub")).is_none());
+        // A progress token needs the protocol layer's streaming.
+        let mut with_token = meta();
+        with_token["progressToken"] = json!(1);
+        assert!(parse(&body(with_token), &headers("math_add")).is_none());
+        // Another protocol version, or missing client metadata.
+        let mut older = meta();
+        older["io.modelcontextprotocol/protocolVersion"] = json!("2025-11-25");
+        assert!(parse(&body(older), &headers("math_add")).is_none());
+        let mut anonymous = meta();
+        anonymous
+            .as_object_mut()
+            .unwrap()
+            .remove("io.modelcontextprotocol/clientInfo");
+        assert!(parse(&body(anonymous), &headers("math_add")).is_none());
+    }
+
+    #[test]
+    fn reads_the_requested_log_level() {
+        let mut debug = meta();
+        debug["io.modelcontextprotocol/logLevel"] = json!("debug");
+        let (_, level) = parse(&body(debug), &headers("math_add")).unwrap();
+        assert_eq!(level, Some(LoggingLevel::Debug));
+        let mut bogus = meta();
+        bogus["io.modelcontextprotocol/logLevel"] = json!("loud");
+        assert!(parse(&body(bogus), &headers("math_add")).is_none());
+    }
+}
