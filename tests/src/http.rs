@@ -164,24 +164,7 @@ impl HttpServer {
         token: Option<&str>,
         lifecycle: ClientLifecycleMode,
     ) -> Result<HttpClient, String> {
-        let mut config = StreamableHttpClientTransportConfig::with_uri(self.url("/mcp"));
-        if let Some(token) = token {
-            config = config.auth_header(token);
-        }
-        let transport = StreamableHttpClientTransport::from_config(config);
-        match lifecycle {
-            ClientLifecycleMode::Initialize => {
-                bounded("MCP handshake over HTTP", notes.serve(transport)).await
-            }
-            lifecycle => {
-                bounded(
-                    "MCP discovery over HTTP",
-                    notes.serve_with_lifecycle(transport, lifecycle),
-                )
-                .await
-            }
-        }
-        .map_err(|e| e.to_string())
+        connect_to(&self.url("/mcp"), notes, token, lifecycle).await
     }
 
     /// Everything the server wrote to stderr so far.
@@ -220,6 +203,33 @@ impl Drop for HttpServer {
             );
         }
     }
+}
+
+/// An MCP client for the endpoint `url`, with `notes` as its handler.
+pub async fn connect_to(
+    url: &str,
+    notes: Notes,
+    token: Option<&str>,
+    lifecycle: ClientLifecycleMode,
+) -> Result<HttpClient, String> {
+    let mut config = StreamableHttpClientTransportConfig::with_uri(url.to_owned());
+    if let Some(token) = token {
+        config = config.auth_header(token);
+    }
+    let transport = StreamableHttpClientTransport::from_config(config);
+    match lifecycle {
+        ClientLifecycleMode::Initialize => {
+            bounded("MCP handshake over HTTP", notes.serve(transport)).await
+        }
+        lifecycle => {
+            bounded(
+                "MCP discovery over HTTP",
+                notes.serve_with_lifecycle(transport, lifecycle),
+            )
+            .await
+        }
+    }
+    .map_err(|e| e.to_string())
 }
 
 /// A plain HTTP client, for status-code cases.

@@ -491,3 +491,36 @@ async fn stateless_calls_get_the_same_answers_on_the_fast_path() {
         assert!(metrics.contains(line), "no `{line}` in:\n{metrics}");
     }
 }
+
+#[tokio::test]
+async fn stdio_and_http_together_share_one_catalog() {
+    let dir = PluginDir::with(&[MATH]);
+    let server =
+        toolhost_tests::live::Live::serve(&dir, &["--http", "127.0.0.1:0", "--stdio"]).await;
+    let line = server.wait_for_stderr(&["serving MCP over HTTP"]).await;
+    let address = line
+        .split("address=")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no address in {line:?}"));
+    let over_http = toolhost_tests::http::connect_to(
+        &format!("http://{address}/mcp"),
+        toolhost_tests::Notes::default(),
+        None,
+        rmcp::service::ClientLifecycleMode::Initialize,
+    )
+    .await
+    .expect("connect over HTTP");
+    let result = call(&over_http, "math_add", json!({ "a": 2, "b": 3 })).await;
+    assert_eq!(text(&result), "5.0");
+    assert_eq!(
+        server
+            .call("math_add", json!({ "a": 1, "b": 1 }))
+            .await
+            .unwrap(),
+        "2.0"
+    );
+    let _ = bounded("close", over_http.cancel()).await;
+    // The process ends with its stdio session.
+    server.stop().await;
+}
