@@ -611,7 +611,7 @@ impl ServerHandler for Handler {
         let notices_peer = peer.clone();
         let catalog = self.catalog.clone();
         let list_peer = peer.clone();
-        tokio::spawn(async move {
+        spawn_while_connected(&peer, async move {
             // Changes are announced once the initial load is done; compare
             // with what was served then.
             catalog.until_ready().await;
@@ -630,7 +630,7 @@ impl ServerHandler for Handler {
         let mut updates = self.catalog.resource_updates();
         let subscriptions = self.subscriptions.clone();
         let update_peer = peer.clone();
-        tokio::spawn(async move {
+        spawn_while_connected(&peer, async move {
             loop {
                 let uri = match updates.recv().await {
                     Ok(uri) => uri,
@@ -655,7 +655,7 @@ impl ServerHandler for Handler {
         // build or reload), at the level the client asked for.
         let mut notices = self.catalog.notices();
         let min_level = self.min_level.clone();
-        tokio::spawn(async move {
+        spawn_while_connected(&peer, async move {
             loop {
                 let notice = match notices.recv().await {
                     Ok(notice) => notice,
@@ -843,6 +843,25 @@ impl Handler {
         });
         (sender, task)
     }
+}
+
+/// Runs `task` for as long as `peer`'s connection is open, so that a
+/// client that went away without closing its session (an HTTP session
+/// expires when idle) leaves no task waiting for the next change.
+fn spawn_while_connected(peer: &Peer<RoleServer>, task: impl Future<Output = ()> + Send + 'static) {
+    let peer = peer.clone();
+    tokio::spawn(async move {
+        let gone = async {
+            let mut check = tokio::time::interval(std::time::Duration::from_secs(5));
+            while !peer.is_transport_closed() {
+                check.tick().await;
+            }
+        };
+        tokio::select! {
+            () = task => {}
+            () = gone => {}
+        }
+    });
 }
 
 /// RFC 5424 order: higher is more severe.
