@@ -547,22 +547,35 @@ impl ServerHandler for Handler {
 
     fn accepted_subscription_filter(
         &self,
-        _requested: &SubscriptionFilter,
+        requested: &SubscriptionFilter,
     ) -> Option<SubscriptionFilter> {
+        let filter = SubscriptionFilter::builder()
+            .tools_list_changed()
+            .prompts_list_changed()
+            .resources_list_changed();
+        // Any URI may be watched, including one a group serves later.
         Some(
-            SubscriptionFilter::builder()
-                .tools_list_changed()
-                .prompts_list_changed()
-                .resources_list_changed()
-                .build(),
+            match &requested.resource_subscriptions {
+                Some(uris) => filter.resource_subscriptions(uris.clone()),
+                None => filter,
+            }
+            .build(),
         )
     }
 
-    /// The 2026-07-28 way to hear about tool list changes: a
-    /// `subscriptions/listen` stream, open until the client cancels it.
+    /// The 2026-07-28 way to hear about list changes and resource updates:
+    /// a `subscriptions/listen` stream, open until the client cancels it.
     async fn listen(&self, subscription: SubscriptionContext) -> Result<(), McpError> {
         let mut changes = self.catalog.subscribe();
         changes.mark_unchanged();
+        let mut updates = self.catalog.resource_updates();
+        let watched: HashSet<String> = subscription
+            .accepted()
+            .resource_subscriptions
+            .iter()
+            .flatten()
+            .cloned()
+            .collect();
         let accepted = subscription.accepted();
         let wants = |flag: Option<bool>| flag == Some(true);
         let (tools, prompts, resources) = (
@@ -575,6 +588,18 @@ impl ServerHandler for Handler {
         loop {
             tokio::select! {
                 () = subscription.cancelled() => return Ok(()),
+                update = updates.recv(), if !watched.is_empty() => {
+                    let uri = match update {
+                        Ok(uri) => uri,
+                        Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+                        Err(tokio::sync::broadcast::error::RecvError::Closed) => return Ok(()),
+                    };
+                    if watched.contains(&uri)
+                        && subscription.sink().notify_resource_updated(uri).await.is_err()
+                    {
+                        return Ok(());
+                    }
+                }
                 changed = changes.changed() => {
                     if changed.is_err() {
                         return Ok(());

@@ -431,3 +431,39 @@ async fn every_list_pages_with_opaque_cursors() {
     assert!(bad.contains("cursor"), "{bad}");
     server.stop().await;
 }
+
+#[tokio::test]
+async fn stateless_clients_hear_resource_updates_on_their_listen_stream() {
+    let dir = PluginDir::with(&[CONFORMANCE]);
+    dir.set_config(UNPREFIXED);
+    let server = HttpServer::start(&dir, &[]).await;
+    let client = server.connect_stateless(None).await;
+    let mut subscription = bounded(
+        "subscriptions/listen",
+        client.listen(
+            rmcp::model::SubscriptionFilter::builder()
+                .resource_subscription("test://watched-resource")
+                .build(),
+        ),
+    )
+    .await
+    .expect("subscriptions/listen");
+    assert_eq!(
+        subscription.acknowledged().resource_subscriptions,
+        Some(vec!["test://watched-resource".to_owned()])
+    );
+    call(&client, "test_update_watched_resource", json!({})).await;
+    let notification = bounded("notifications/resources/updated", subscription.next())
+        .await
+        .expect("subscription stream");
+    match notification {
+        Some(rmcp::model::ServerNotification::ResourceUpdatedNotification(updated)) => {
+            assert_eq!(updated.params.uri, "test://watched-resource");
+        }
+        other => panic!("expected resources/updated, got {other:?}"),
+    }
+    bounded("cancel listen", subscription.cancel())
+        .await
+        .expect("cancel");
+    let _ = bounded("close", client.cancel()).await;
+}
