@@ -3,7 +3,6 @@
 //! where the status code is the point.
 
 use std::process::{ExitStatus, Stdio};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use rmcp::model::ProtocolVersion;
@@ -12,10 +11,9 @@ use rmcp::transport::StreamableHttpClientTransport;
 use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
 use rmcp::{RoleClient, ServiceExt as _};
 use serde_json::Value;
-use tokio::io::AsyncReadExt as _;
 use tokio::process::{Child, Command};
 
-use crate::{LIMIT, Notes, PluginDir, bounded, toolhost_bin};
+use crate::{LIMIT, Notes, PluginDir, bounded, process, toolhost_bin};
 
 /// An MCP client connected over HTTP; its handler is [`Notes`].
 pub type HttpClient = RunningService<RoleClient, Notes>;
@@ -27,7 +25,7 @@ pub struct HttpServer {
     child: Child,
     /// `http://127.0.0.1:PORT`.
     pub base: String,
-    stderr: Arc<Mutex<Vec<u8>>>,
+    stderr: process::Recording,
 }
 
 impl HttpServer {
@@ -61,15 +59,7 @@ impl HttpServer {
             .stderr(Stdio::piped())
             .kill_on_drop(true);
         let mut child = command.spawn().expect("spawn toolhost");
-        let stderr = Arc::new(Mutex::new(Vec::new()));
-        let mut child_stderr = child.stderr.take().unwrap();
-        let sink = stderr.clone();
-        tokio::spawn(async move {
-            let mut chunk = [0u8; 8192];
-            while let Ok(n @ 1..) = child_stderr.read(&mut chunk).await {
-                sink.lock().unwrap().extend_from_slice(&chunk[..n]);
-            }
-        });
+        let stderr = process::record_stderr(&mut child);
         let mut server = HttpServer {
             child,
             base: String::new(),
@@ -169,7 +159,7 @@ impl HttpServer {
 
     /// Everything the server wrote to stderr so far.
     pub fn stderr(&self) -> String {
-        String::from_utf8_lossy(&self.stderr.lock().unwrap()).into_owned()
+        process::text_of(&self.stderr)
     }
 
     /// The process id, e.g. to send it a signal.

@@ -19,6 +19,7 @@ pub mod http;
 pub mod live;
 mod notes;
 mod plugin_dir;
+mod process;
 mod server;
 
 use std::time::Duration;

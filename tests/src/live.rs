@@ -3,20 +3,16 @@
 //! messages), and versions of the `versioned` fixture made by patching its
 //! name and tag slots.
 
-use std::pin::Pin;
 use std::process::Stdio;
-use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll};
 use std::time::Duration;
 
 use rmcp::model::{CallToolRequestParams, Tool};
 use rmcp::service::RunningService;
 use rmcp::{RoleClient, ServiceExt};
 use serde_json::Value;
-use tokio::io::{AsyncRead, AsyncReadExt, ReadBuf};
 use tokio::process::{Child, Command};
 
-use crate::{LIMIT, Notes, PluginDir, VERSIONED, bounded, toolhost_bin};
+use crate::{LIMIT, Notes, PluginDir, VERSIONED, bounded, process, toolhost_bin};
 
 /// The `versioned` fixture with group name `name` and version tag `tag`
 /// (each at most 32 bytes of `[A-Za-z0-9_-]`): its `version` tool answers
@@ -66,8 +62,8 @@ pub fn publish(dir: &PluginDir, name: &str, bytes: &[u8]) {
 pub struct Live {
     client: RunningService<RoleClient, Notes>,
     notes: Notes,
-    stderr: Arc<Mutex<Vec<u8>>>,
-    stdout: Arc<Mutex<Vec<u8>>>,
+    stderr: process::Recording,
+    stdout: process::Recording,
     child: Child,
 }
 
@@ -110,28 +106,16 @@ impl Live {
             .kill_on_drop(true)
             .spawn()
             .expect("spawn toolhost");
-        let stderr = Arc::new(Mutex::new(Vec::new()));
-        let mut child_stderr = child.stderr.take().unwrap();
-        let sink = stderr.clone();
-        tokio::spawn(async move {
-            let mut chunk = [0u8; 8192];
-            while let Ok(n @ 1..) = child_stderr.read(&mut chunk).await {
-                sink.lock().unwrap().extend_from_slice(&chunk[..n]);
-            }
-        });
+        let stderr = process::record_stderr(&mut child);
+        let (recorder, stdout) = process::recorded_stdout(&mut child);
         let notes = Notes::default();
-        let stdout = Arc::new(Mutex::new(Vec::new()));
-        let recorder = Recorder {
-            inner: child.stdout.take().unwrap(),
-            record: stdout.clone(),
-        };
         let transport = (recorder, child.stdin.take().unwrap());
         let client = match tokio::time::timeout(LIMIT, notes.clone().serve(transport)).await {
             Ok(Ok(client)) => client,
             outcome => panic!(
                 "MCP handshake with toolhost failed: {:?}\nstderr:\n{}",
                 outcome.map(|r| r.err()),
-                String::from_utf8_lossy(&stderr.lock().unwrap())
+                process::text_of(&stderr)
             ),
         };
         Live {
@@ -263,7 +247,7 @@ impl Live {
 
     /// Everything the server wrote to stderr so far.
     pub fn stderr(&self) -> String {
-        String::from_utf8_lossy(&self.stderr.lock().unwrap()).into_owned()
+        process::text_of(&self.stderr)
     }
 
     /// Waits for a stderr line containing every one of `needles`.
@@ -300,42 +284,12 @@ impl Live {
 
     /// Lines on stdout (the protocol stream) that are not JSON-RPC.
     pub fn protocol_violations(&self) -> Vec<String> {
-        String::from_utf8_lossy(&self.stdout.lock().unwrap())
-            .lines()
-            .filter(|line| !line.trim().is_empty())
-            .filter(|line| {
-                serde_json::from_str::<Value>(line).unwrap_or(Value::Null)["jsonrpc"] != "2.0"
-            })
-            .map(|line| line.chars().take(200).collect())
-            .collect()
+        process::protocol_violations(&self.stdout)
     }
 
     /// Closes the client and waits for the server to exit.
     pub async fn stop(mut self) {
         let _ = bounded("closing the client", self.client.close()).await;
         let _ = bounded("toolhost exit", self.child.wait()).await;
-    }
-}
-
-/// Copies what it reads into `record`.
-struct Recorder<R> {
-    inner: R,
-    record: Arc<Mutex<Vec<u8>>>,
-}
-
-impl<R: AsyncRead + Unpin> AsyncRead for Recorder<R> {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<std::io::Result<()>> {
-        let this = self.get_mut();
-        let before = buf.filled().len();
-        let poll = Pin::new(&mut this.inner).poll_read(cx, buf);
-        this.record
-            .lock()
-            .unwrap()
-            .extend_from_slice(&buf.filled()[before..]);
-        poll
     }
 }

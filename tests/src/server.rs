@@ -1,19 +1,16 @@
 //! A running `toolhost serve` with an MCP client connected to it over stdio.
 
-use std::pin::Pin;
 use std::process::{ExitStatus, Stdio};
-use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll};
+use std::sync::Arc;
 use std::time::Duration;
 
 use rmcp::model::{CallToolRequestParams, CallToolResult, ServerPeerInfo, Tool};
 use rmcp::service::{RunningService, ServiceError};
 use rmcp::{RoleClient, ServiceExt};
 use serde_json::Value;
-use tokio::io::{AsyncRead, AsyncReadExt, ReadBuf};
 use tokio::process::{Child, Command};
 
-use crate::{PluginDir, bounded, toolhost_bin};
+use crate::{PluginDir, bounded, process, toolhost_bin};
 
 /// `toolhost serve` as a child process, with an initialised rmcp client on
 /// its stdin/stdout. Its stderr and everything it wrote to stdout are
@@ -22,8 +19,8 @@ use crate::{PluginDir, bounded, toolhost_bin};
 pub struct Server {
     client: RunningService<RoleClient, ()>,
     child: Child,
-    stderr: Arc<Mutex<Vec<u8>>>,
-    stdout: Arc<Mutex<Vec<u8>>>,
+    stderr: process::Recording,
+    stdout: process::Recording,
 }
 
 impl Server {
@@ -58,29 +55,15 @@ impl Server {
             .stderr(Stdio::piped())
             .kill_on_drop(true);
         let mut child = command.spawn().expect("spawn toolhost");
-
-        let stderr = Arc::new(Mutex::new(Vec::new()));
-        let mut child_stderr = child.stderr.take().unwrap();
-        let sink = stderr.clone();
-        tokio::spawn(async move {
-            let mut chunk = [0u8; 8192];
-            while let Ok(n @ 1..) = child_stderr.read(&mut chunk).await {
-                sink.lock().unwrap().extend_from_slice(&chunk[..n]);
-            }
-        });
-
-        let stdout = Arc::new(Mutex::new(Vec::new()));
-        let recorder = Recorder {
-            inner: child.stdout.take().unwrap(),
-            record: stdout.clone(),
-        };
+        let stderr = process::record_stderr(&mut child);
+        let (recorder, stdout) = process::recorded_stdout(&mut child);
         let transport = (recorder, child.stdin.take().unwrap());
         let client = match tokio::time::timeout(crate::LIMIT, ().serve(transport)).await {
             Ok(Ok(client)) => client,
-            outcome => {
-                let stderr = String::from_utf8_lossy(&stderr.lock().unwrap()).into_owned();
-                panic!("MCP handshake with toolhost failed: {outcome:?}\nstderr:\n{stderr}")
-            }
+            outcome => panic!(
+                "MCP handshake with toolhost failed: {outcome:?}\nstderr:\n{}",
+                process::text_of(&stderr)
+            ),
         };
         Server {
             client,
@@ -178,7 +161,7 @@ impl Server {
 
     /// Everything the server wrote to stderr so far.
     pub fn stderr(&self) -> String {
-        strip_ansi(&String::from_utf8_lossy(&self.stderr.lock().unwrap()))
+        strip_ansi(&process::text_of(&self.stderr))
     }
 
     /// Waits (up to [`crate::LOAD_LIMIT`]: log lines about loading come after
@@ -212,22 +195,13 @@ impl Server {
 
     /// Everything the server wrote to stdout so far (the protocol stream).
     pub fn stdout(&self) -> String {
-        String::from_utf8_lossy(&self.stdout.lock().unwrap()).into_owned()
+        process::text_of(&self.stdout)
     }
 
     /// Lines the server wrote to stdout that are not JSON-RPC messages: any
     /// such line means something other than the protocol reached stdout.
     pub fn protocol_violations(&self) -> Vec<String> {
-        let stdout = self.stdout.lock().unwrap();
-        String::from_utf8_lossy(&stdout)
-            .lines()
-            .filter(|line| !line.trim().is_empty())
-            .filter(|line| {
-                let message = serde_json::from_str::<Value>(line).unwrap_or(Value::Null);
-                message["jsonrpc"] != "2.0"
-            })
-            .map(|line| line.chars().take(200).collect())
-            .collect()
+        process::protocol_violations(&self.stdout)
     }
 
     /// Closes the server's stdin, as a client does when it is done, and
@@ -260,29 +234,6 @@ pub fn text(result: &CallToolResult) -> String {
         .map(|block| block.text.as_str())
         .collect::<Vec<_>>()
         .join("\n")
-}
-
-/// Copies what it reads into `record`.
-struct Recorder<R> {
-    inner: R,
-    record: Arc<Mutex<Vec<u8>>>,
-}
-
-impl<R: AsyncRead + Unpin> AsyncRead for Recorder<R> {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<std::io::Result<()>> {
-        let this = self.get_mut();
-        let before = buf.filled().len();
-        let poll = Pin::new(&mut this.inner).poll_read(cx, buf);
-        this.record
-            .lock()
-            .unwrap()
-            .extend_from_slice(&buf.filled()[before..]);
-        poll
-    }
 }
 
 /// Whether a log line is at error level, in the plain or the JSON format.
