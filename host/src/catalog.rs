@@ -86,11 +86,32 @@ impl Snapshot {
                 resource.declared.uri.clone(),
             ));
         }
+        // A group's templates share one URI map, which knows them all:
+        // ask each group once.
+        let mut asked: Vec<&Arc<UriMap>> = Vec::new();
         self.templates.values().find_map(|template| {
+            if asked.iter().any(|uris| Arc::ptr_eq(uris, &template.uris)) {
+                return None;
+            }
+            asked.push(&template.uris);
             let declared = template.uris.declared(uri)?;
             Some((template.group.clone(), template.uris.clone(), declared))
         })
     }
+}
+
+/// The first of `keys` that `map` already gives to a group loaded from a
+/// file other than `path`, with that group.
+fn claimed<'k, 'm, T>(
+    map: &'m BTreeMap<String, Arc<T>>,
+    group: impl Fn(&T) -> &Arc<Group>,
+    path: &Path,
+    keys: impl IntoIterator<Item = &'k str>,
+) -> Option<(&'k str, &'m Arc<Group>)> {
+    keys.into_iter().find_map(|key| {
+        let owner = group(map.get(key)?);
+        (owner.path != path).then_some((key, owner))
+    })
 }
 
 /// The entries of `map` that do not belong to the group loaded from `path`.
@@ -309,35 +330,38 @@ impl Catalog {
                 ),
             )
         };
-        fn taken<'a>(other: Option<&'a Arc<Group>>, path: &Path) -> Option<&'a Arc<Group>> {
-            other.filter(|other| other.path != path)
-        }
-        for resource in &published.resources {
-            if let Some(other) = taken(
-                current.resources.get(&resource.uri).map(|r| &r.group),
-                &path,
-            ) {
-                return Err(collision("resource", &resource.uri, other));
-            }
-        }
-        for template in &published.templates {
-            if let Some(other) = taken(
-                current
-                    .templates
-                    .get(&template.uri_template)
-                    .map(|t| &t.group),
-                &path,
-            ) {
-                return Err(collision(
-                    "resource template",
-                    &template.uri_template,
-                    other,
-                ));
-            }
-        }
-        for prompt in &published.prompts {
-            if let Some(other) = taken(current.prompts.get(&prompt.name).map(|p| &p.group), &path) {
-                return Err(collision("prompt", &prompt.name, other));
+        let checks = [
+            (
+                "resource",
+                claimed(
+                    &current.resources,
+                    |r| &r.group,
+                    &path,
+                    published.resources.iter().map(|r| r.uri.as_str()),
+                ),
+            ),
+            (
+                "resource template",
+                claimed(
+                    &current.templates,
+                    |t| &t.group,
+                    &path,
+                    published.templates.iter().map(|t| t.uri_template.as_str()),
+                ),
+            ),
+            (
+                "prompt",
+                claimed(
+                    &current.prompts,
+                    |p| &p.group,
+                    &path,
+                    published.prompts.iter().map(|p| p.name.as_str()),
+                ),
+            ),
+        ];
+        for (kind, taken) in checks {
+            if let Some((name, other)) = taken {
+                return Err(collision(kind, name, other));
             }
         }
         let mut next = current.without(&path);

@@ -22,7 +22,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
-use notify_debouncer_full::notify::event::{AccessKind, AccessMode, EventKind, ModifyKind};
 use notify_debouncer_full::notify::{RecommendedWatcher, RecursiveMode};
 use notify_debouncer_full::{DebounceEventResult, Debouncer, RecommendedCache};
 use tokio::io::AsyncBufReadExt as _;
@@ -296,7 +295,7 @@ fn watch_sources(
         move |result: DebounceEventResult| {
             let Ok(events) = result else { return };
             for event in events {
-                if !is_edit(&event.kind) {
+                if !crate::watch::changes_contents(&event.kind) {
                     continue;
                 }
                 for path in &event.paths {
@@ -320,16 +319,6 @@ fn watch_sources(
             .with_context(|| format!("cannot watch {}", dir.display()))?;
     }
     Ok(debouncer)
-}
-
-fn is_edit(kind: &EventKind) -> bool {
-    matches!(
-        kind,
-        EventKind::Create(_)
-            | EventKind::Remove(_)
-            | EventKind::Modify(ModifyKind::Data(_) | ModifyKind::Name(_) | ModifyKind::Any)
-            | EventKind::Access(AccessKind::Close(AccessMode::Write))
-    )
 }
 
 /// Whether a change to `path` (inside crate directory `root`) can change

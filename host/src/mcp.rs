@@ -411,7 +411,10 @@ impl ServerHandler for Handler {
                     .filter(|p| self.allowed(&p.group, &context))
                     .ok_or_else(|| {
                         McpError::invalid_params(
-                            format!("unknown prompt `{}`", reference.name),
+                            format!(
+                                "unknown prompt `{}`; call prompts/list to see the available prompts",
+                                reference.name
+                            ),
                             None,
                         )
                     })?;

@@ -101,38 +101,39 @@ impl UriMap {
 
     /// A URI or URI template of the group under its namespace.
     fn publish_always(&self, uri: &str) -> String {
-        let ns = &self.namespace;
-        if ns.is_empty() {
+        if self.namespace.is_empty() {
             return uri.to_owned();
         }
-        match uri.split_once(':') {
-            Some((scheme, rest)) => match rest.strip_prefix("//") {
-                Some(rest) => format!("{scheme}://{ns}/{rest}"),
-                None => format!("{scheme}:{ns}/{rest}"),
-            },
-            None => format!("{ns}/{uri}"),
-        }
+        let (head, rest) = split(uri);
+        format!("{head}{}/{rest}", self.namespace)
     }
 
     /// A published URI in the group's own terms, when it is one of the
     /// group's: the inverse of [`UriMap::publish`].
     pub fn declared(&self, published: &str) -> Option<String> {
-        let ns = &self.namespace;
-        let declared = if ns.is_empty() {
+        let declared = if self.namespace.is_empty() {
             published.to_owned()
         } else {
-            match published.split_once(':') {
-                Some((scheme, rest)) => match rest.strip_prefix("//") {
-                    Some(rest) => {
-                        format!("{scheme}://{}", rest.strip_prefix(ns)?.strip_prefix('/')?)
-                    }
-                    None => format!("{scheme}:{}", rest.strip_prefix(ns)?.strip_prefix('/')?),
-                },
-                None => published.strip_prefix(ns)?.strip_prefix('/')?.to_owned(),
-            }
+            let (head, rest) = split(published);
+            let rest = rest.strip_prefix(&self.namespace)?.strip_prefix('/')?;
+            format!("{head}{rest}")
         };
         self.serves(&declared).then_some(declared)
     }
+}
+
+/// A URI split where the namespace goes: after `scheme://` (or `scheme:`
+/// without an authority); at the start when there is no scheme.
+fn split(uri: &str) -> (&str, &str) {
+    let Some(colon) = uri.find(':') else {
+        return ("", uri);
+    };
+    let at = if uri[colon + 1..].starts_with("//") {
+        colon + 3
+    } else {
+        colon + 1
+    };
+    uri.split_at(at)
 }
 
 /// Builds what `group` publishes besides tools, checking every name.

@@ -411,7 +411,7 @@ fn changed_files(dir: &Path, events: &[DebouncedEvent]) -> Vec<PathBuf> {
 }
 
 /// Whether an event can mean new contents (not an access, not metadata).
-fn changes_contents(kind: &EventKind) -> bool {
+pub(crate) fn changes_contents(kind: &EventKind) -> bool {
     matches!(
         kind,
         EventKind::Create(_)
