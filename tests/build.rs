@@ -16,16 +16,12 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// `(const name, cargo target name)` of the examples the tests use.
-const EXAMPLES: &[(&str, &str)] = &[
-    ("MATH", "math"),
-    ("TEXT", "text"),
-    ("JSON", "json"),
-    ("CONFORMANCE", "conformance"),
-];
+const EXAMPLES: &[(&str, &str)] = &[("MATH", "math"), ("TEXT", "text"), ("JSON", "json")];
 
 /// `(const name, cargo target name)` of every crate in `plugins/fixtures/`.
 const FIXTURES: &[(&str, &str)] = &[
     ("MISBEHAVE", "misbehave"),
+    ("CONFORMANCE", "conformance"),
     ("RAW", "raw"),
     ("BADSCHEMA", "badschema"),
     ("WRONG_WORLD", "wrong_world"),
