@@ -1,0 +1,15 @@
+//! End-to-end tests, one module per area, linked into one test binary
+//! (one link instead of a dozen, and far less `target/`).
+
+mod cache;
+mod config;
+mod dev;
+mod examples;
+mod faults;
+mod http_auth;
+mod http_basics;
+mod loading;
+mod reload;
+mod sandbox;
+mod stdio_basics;
+mod surface;
