@@ -42,6 +42,8 @@ fn main() {
         "sdk/src",
         "sdk/macros/Cargo.toml",
         "sdk/macros/src",
+        "uri-template/Cargo.toml",
+        "uri-template/src",
         "wit",
     ] {
         rerun_if_changed(&root.join(input));

@@ -21,7 +21,9 @@ use rmcp::model::CallToolRequestParams;
 use tokio_util::sync::CancellationToken;
 use toolhost::catalog::{Catalog, Naming};
 use toolhost::config::{Config, LimitOverrides};
+use toolhost::metrics::Metrics;
 use toolhost::runtime::{Runtime, ServiceGroupPre, toolhost::plugin};
+use toolhost::service::{CallService, NoClient, Who};
 use wasmtime::component::{Component, HasSelf, Linker, ResourceTable};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
@@ -147,15 +149,23 @@ fn host_in_process(c: &mut Criterion, rt: &tokio::runtime::Runtime, wasm: &Path)
         strict: true,
     });
     let group = rt.block_on(runtime.load(wasm)).unwrap();
-    catalog.insert(group).unwrap();
+    catalog.insert(Arc::new(group)).unwrap();
     catalog.mark_ready();
+    let service = CallService::new(Arc::new(catalog), Metrics::new(), Arc::default());
     let arguments: serde_json::Map<String, serde_json::Value> = serde_json::from_str(ARGS).unwrap();
     c.bench_function("host_in_process", |b| {
         b.iter(|| {
             rt.block_on(async {
-                let tool = catalog.snapshot().tools.get("math_add").cloned().unwrap();
-                let outcome = tool
-                    .call(arguments.clone(), None, CancellationToken::new())
+                let who = Who::default();
+                let tool = service.find_tool(who, "math_add").await.unwrap();
+                let outcome = service
+                    .call(
+                        who,
+                        &tool,
+                        arguments.clone(),
+                        &NoClient,
+                        CancellationToken::new(),
+                    )
                     .await;
                 let result = toolhost::mcp::to_call_result(&tool, outcome);
                 assert_eq!(result.is_error, Some(false));

@@ -11,26 +11,30 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use tokio_util::sync::CancellationToken;
-use toolhost::catalog::{Catalog, Naming};
+use toolhost::catalog::{Catalog, JsonObject, Naming};
 use toolhost::config::{Config, LimitOverrides};
+use toolhost::metrics::Metrics;
 use toolhost::runtime::Runtime;
+use toolhost::service::{CallOutcome, CallService, NoClient, Who};
 
 const CALLS: usize = 400;
 
-async fn latencies(catalog: &Catalog) -> Vec<Duration> {
+async fn call(service: &CallService, name: &str, arguments: JsonObject) -> CallOutcome {
+    let who = Who::default();
+    let tool = service.find_tool(who, name).await.unwrap();
+    service
+        .call(who, &tool, arguments, &NoClient, CancellationToken::new())
+        .await
+}
+
+async fn latencies(service: &CallService) -> Vec<Duration> {
     let args: serde_json::Map<String, serde_json::Value> =
         serde_json::from_str(r#"{"a":1,"b":2}"#).unwrap();
     let mut out = Vec::with_capacity(CALLS);
     for _ in 0..CALLS {
         let start = Instant::now();
-        let tool = catalog.snapshot().tools.get("math_add").cloned().unwrap();
-        let outcome = tool
-            .call(args.clone(), None, CancellationToken::new())
-            .await;
-        assert!(
-            matches!(outcome, toolhost::catalog::CallOutcome::Done { .. }),
-            "{outcome:?}"
-        );
+        let outcome = call(service, "math_add", args.clone()).await;
+        assert!(matches!(outcome, CallOutcome::Done { .. }), "{outcome:?}");
         out.push(start.elapsed());
     }
     out.sort();
@@ -60,33 +64,27 @@ fn main() {
         }));
         for path in [toolhost_tests::MATH, toolhost_tests::MISBEHAVE] {
             catalog
-                .insert(runtime.load(path.as_ref()).await.unwrap())
+                .insert(Arc::new(runtime.load(path.as_ref()).await.unwrap()))
                 .unwrap();
         }
         catalog.mark_ready();
+        let service = CallService::new(catalog, Metrics::new(), Arc::default());
 
-        let baseline = latencies(&catalog).await;
+        let baseline = latencies(&service).await;
 
         let stop = Arc::new(AtomicBool::new(false));
         let spinners: Vec<_> = (0..2)
             .map(|_| {
-                let (catalog, stop) = (catalog.clone(), stop.clone());
+                let (service, stop) = (service.clone(), stop.clone());
                 tokio::spawn(async move {
                     while !stop.load(Ordering::Relaxed) {
-                        let tool = catalog
-                            .snapshot()
-                            .tools
-                            .get("misbehave_spin")
-                            .cloned()
-                            .unwrap();
-                        tool.call(Default::default(), None, CancellationToken::new())
-                            .await;
+                        call(&service, "misbehave_spin", Default::default()).await;
                     }
                 })
             })
             .collect();
         tokio::time::sleep(Duration::from_millis(100)).await;
-        let loaded = latencies(&catalog).await;
+        let loaded = latencies(&service).await;
         stop.store(true, Ordering::Relaxed);
         for spinner in spinners {
             spinner.abort();

@@ -1,25 +1,27 @@
-//! Groups → tools: naming, schema validators, collisions and the atomic swap.
+//! Sources → what clients see: naming, schema validators, collisions and
+//! the atomic swap.
 //!
-//! The catalog is the one place where the runtime (groups, calls) and the
-//! protocol side (tools, arguments) meet. Readers take a [`Snapshot`], an
-//! immutable `Arc`; a change builds a new snapshot and swaps it in, so a
-//! call in flight keeps the group version it started with. Every swap is
-//! announced on a watch channel (the MCP side turns it into
-//! `notifications/tools/list_changed`).
+//! The catalog holds [`Source`]s keyed by [`SourceId`] and knows nothing
+//! else of them. Readers take a [`Snapshot`], an immutable `Arc`; a change
+//! builds a new snapshot and swaps it in, so a request in flight keeps the
+//! source version it started with. Every swap is announced on a watch
+//! channel (the MCP side turns it into `notifications/*/list_changed`).
 
 use std::collections::{BTreeMap, HashSet};
-use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
 
 use globset::{Glob, GlobSet, GlobSetBuilder};
 use serde_json::{Map, Value};
 use tokio::sync::{broadcast, watch};
-use tokio_util::sync::CancellationToken;
 
 use crate::config::{ServerConfig, ToolFilter};
+pub use crate::naming::{Naming, check_name};
 use crate::published::{self, Prompt, Resource, Template, UriMap};
-use crate::runtime::{Annotations, EventSink, Fault, Group, Level, LoadError, Output, PluginError};
+use crate::source::{Annotations, Level, LoadError, Source, SourceId};
+
+// Older name of what a tool call yields; it belongs to the call service.
+pub use crate::service::CallOutcome;
 
 /// A JSON object (schemas, arguments).
 pub type JsonObject = Map<String, Value>;
@@ -28,26 +30,26 @@ pub type JsonObject = Map<String, Value>;
 pub struct Tool {
     /// Published name, e.g. `math_divide`.
     pub name: String,
-    /// The operation's own name inside its group, e.g. `divide`.
+    /// The operation's own name inside its source, e.g. `divide`.
     pub operation: String,
     pub title: Option<String>,
     pub description: String,
     pub input_schema: Arc<JsonObject>,
     pub output_schema: Option<Arc<JsonObject>>,
     pub annotations: Annotations,
-    /// The group version this tool belongs to.
-    pub group: Arc<Group>,
-    /// The group's URIs, for links and resources in results.
+    /// The source version this tool belongs to.
+    pub source: Arc<dyn Source>,
+    /// The source's URIs, for links and resources in results.
     pub uris: Arc<UriMap>,
     input_validator: jsonschema::Validator,
     output_validator: Option<jsonschema::Validator>,
 }
 
 /// Everything being served at one moment.
-#[derive(Default)]
+#[derive(Default, Clone)]
 pub struct Snapshot {
-    /// Loaded groups by file.
-    pub groups: BTreeMap<PathBuf, Arc<Group>>,
+    /// Loaded sources.
+    pub sources: BTreeMap<SourceId, Arc<dyn Source>>,
     /// Published tools by name.
     pub tools: BTreeMap<String, Arc<Tool>>,
     /// Published static resources by URI.
@@ -56,38 +58,45 @@ pub struct Snapshot {
     pub templates: BTreeMap<String, Arc<Template>>,
     /// Published prompts by name.
     pub prompts: BTreeMap<String, Arc<Prompt>>,
-    /// Files that could not be loaded, with the reason.
-    pub failures: BTreeMap<PathBuf, String>,
+    /// Sources that could not be loaded or served, with the reason.
+    pub failures: BTreeMap<SourceId, String>,
+}
+
+/// The source serving a published URI, and the URI in its own terms.
+pub struct Owner {
+    pub source: Arc<dyn Source>,
+    pub uris: Arc<UriMap>,
+    pub declared: String,
 }
 
 impl Snapshot {
-    /// A copy with nothing of `path`: no tools, no recorded failure. Its
-    /// group stays until the caller replaces or removes it.
-    fn without(&self, path: &Path) -> Snapshot {
+    /// A copy with nothing of `id`: no tools, no recorded failure. Its
+    /// source stays until the caller replaces or removes it.
+    fn without(&self, id: &SourceId) -> Snapshot {
         let mut failures = self.failures.clone();
-        failures.remove(path);
+        failures.remove(id);
         Snapshot {
-            groups: self.groups.clone(),
-            tools: keep(&self.tools, |t| &t.group, path),
-            resources: keep(&self.resources, |r| &r.group, path),
-            templates: keep(&self.templates, |t| &t.group, path),
-            prompts: keep(&self.prompts, |p| &p.group, path),
+            sources: self.sources.clone(),
+            tools: keep(&self.tools, |t| &t.source, id),
+            resources: keep(&self.resources, |r| &r.source, id),
+            templates: keep(&self.templates, |t| &t.source, id),
+            prompts: keep(&self.prompts, |p| &p.source, id),
             failures,
         }
     }
 
-    /// The group serving the published `uri`, with the URI in the group's
-    /// own terms: a static resource's, or one matching a template.
-    pub fn resource_owner(&self, uri: &str) -> Option<(Arc<Group>, Arc<UriMap>, String)> {
+    /// The source serving the published `uri`, with the URI in the
+    /// source's own terms: a static resource's, or one matching a template.
+    pub fn resource_owner(&self, uri: &str) -> Option<Owner> {
         if let Some(resource) = self.resources.get(uri) {
-            return Some((
-                resource.group.clone(),
-                resource.uris.clone(),
-                resource.declared.uri.clone(),
-            ));
+            return Some(Owner {
+                source: resource.source.clone(),
+                uris: resource.uris.clone(),
+                declared: resource.declared.uri.clone(),
+            });
         }
-        // A group's templates share one URI map, which knows them all:
-        // ask each group once.
+        // A source's templates share one URI map, which knows them all:
+        // ask each source once.
         let mut asked: Vec<&Arc<UriMap>> = Vec::new();
         self.templates.values().find_map(|template| {
             if asked.iter().any(|uris| Arc::ptr_eq(uris, &template.uris)) {
@@ -95,33 +104,37 @@ impl Snapshot {
             }
             asked.push(&template.uris);
             let declared = template.uris.declared(uri)?;
-            Some((template.group.clone(), template.uris.clone(), declared))
+            Some(Owner {
+                source: template.source.clone(),
+                uris: template.uris.clone(),
+                declared,
+            })
         })
     }
 }
 
-/// The first of `keys` that `map` already gives to a group loaded from a
-/// file other than `path`, with that group.
+/// The first of `keys` that `map` already gives to another source, with
+/// that source.
 fn claimed<'k, 'm, T>(
     map: &'m BTreeMap<String, Arc<T>>,
-    group: impl Fn(&T) -> &Arc<Group>,
-    path: &Path,
+    source: impl Fn(&T) -> &Arc<dyn Source>,
+    id: &SourceId,
     keys: impl IntoIterator<Item = &'k str>,
-) -> Option<(&'k str, &'m Arc<Group>)> {
+) -> Option<(&'k str, &'m Arc<dyn Source>)> {
     keys.into_iter().find_map(|key| {
-        let owner = group(map.get(key)?);
-        (owner.path != path).then_some((key, owner))
+        let owner = source(map.get(key)?);
+        (owner.id() != id).then_some((key, owner))
     })
 }
 
-/// The entries of `map` that do not belong to the group loaded from `path`.
+/// The entries of `map` that do not belong to source `id`.
 fn keep<T>(
     map: &BTreeMap<String, Arc<T>>,
-    group: impl Fn(&T) -> &Arc<Group>,
-    path: &Path,
+    source: impl Fn(&T) -> &Arc<dyn Source>,
+    id: &SourceId,
 ) -> BTreeMap<String, Arc<T>> {
     map.iter()
-        .filter(|(_, entry)| group(entry).path != path)
+        .filter(|(_, entry)| source(entry).id() != id)
         .map(|(key, entry)| (key.clone(), entry.clone()))
         .collect()
 }
@@ -147,32 +160,6 @@ pub struct Catalog {
 pub struct Notice {
     pub level: Level,
     pub message: String,
-}
-
-/// How tool names are formed and checked.
-#[derive(Debug, Clone)]
-pub struct Naming {
-    /// Between prefix and operation name.
-    pub separator: String,
-    /// Require `^[A-Za-z0-9_-]{1,64}$`, what the OpenAI and Anthropic APIs accept.
-    pub strict: bool,
-}
-
-/// The result of calling a tool.
-#[derive(Debug)]
-pub enum CallOutcome {
-    /// The plugin answered.
-    Done {
-        output: Output,
-        structured: Option<Value>,
-        fuel_used: u64,
-    },
-    /// The plugin returned its own error.
-    PluginError(PluginError),
-    /// The arguments did not match the input schema; one line per violation.
-    InvalidArguments(Vec<String>),
-    /// A limit, trap or invalid output.
-    Fault(Fault),
 }
 
 impl Catalog {
@@ -271,72 +258,53 @@ impl Catalog {
         self.changes.subscribe()
     }
 
-    /// Serves `group` (loaded from `group.path`), replacing what that file
-    /// served before. Refused, with the previous version left serving, when
-    /// a tool is invalid or a name collides with another file's.
-    pub fn insert(&self, group: Group) -> Result<(), LoadError> {
-        let group = Arc::new(group);
-        let prefix = group
-            .policy
+    /// Serves `source`, replacing what a source of the same id served
+    /// before. Refused, with the previous version left serving, when a tool
+    /// is invalid or a name collides with another source's.
+    pub fn insert(&self, source: Arc<dyn Source>) -> Result<(), LoadError> {
+        let id = source.id().clone();
+        let fail = |reason: String| LoadError::of(id.clone(), reason);
+        let name = source.name().clone();
+        let prefix = source
+            .policy()
             .namespace
             .clone()
-            .unwrap_or_else(|| group.name.to_string());
-        let uris =
-            Arc::new(UriMap::new(&group, &prefix).map_err(|why| LoadError::new(&group.path, why))?);
-        let tools = build_tools(&group, &self.naming, &prefix, &uris)?;
-        let published = published::build(&group, &self.naming, &prefix, &uris)?;
-        let path = group.path.clone();
+            .unwrap_or_else(|| name.to_string());
+        let uris = Arc::new(UriMap::new(source.description(), &prefix).map_err(fail)?);
+        let tools = build_tools(&source, &self.naming, &prefix, &uris).map_err(fail)?;
+        let published = published::build(&source, &self.naming, &prefix, &uris).map_err(fail)?;
         let mut current = self.current.write().unwrap_or_else(|e| e.into_inner());
-        for (other_path, other) in &current.groups {
-            if *other_path != path && other.name == group.name {
-                return Err(LoadError::new(
-                    &path,
-                    format!(
-                        "group `{}` is already served from {}; rename one of the groups or remove a file",
-                        group.name,
-                        other_path.display()
-                    ),
-                ));
+        for (other_id, other) in &current.sources {
+            if *other_id != id && other.name() == &name {
+                return Err(fail(format!(
+                    "group `{name}` is already served from {other_id}; rename one of the groups or remove a file"
+                )));
             }
         }
-        for tool in &tools {
-            if let Some(existing) = current.tools.get(&tool.name)
-                && existing.group.path != path
-            {
-                return Err(LoadError::new(
-                    &path,
-                    format!(
-                        "tool `{}` of group `{}` collides with the same name from group `{}` ({}); \
-                         set `namespace` in [groups.{}] of toolhost.toml to tell them apart",
-                        tool.name,
-                        group.name,
-                        existing.group.name,
-                        existing.group.path.display(),
-                        group.name
-                    ),
-                ));
-            }
-        }
-        let collision = |kind: &str, name: &str, other: &Group| {
-            LoadError::new(
-                &path,
-                format!(
-                    "{kind} `{name}` of group `{}` collides with the same one from group `{}` ({}); \
-                     set `namespace` in [groups.{}] of toolhost.toml to tell them apart",
-                    group.name,
-                    other.name,
-                    other.path.display(),
-                    group.name
-                ),
-            )
+        let collision = |kind: &str, key: &str, other: &Arc<dyn Source>| {
+            fail(format!(
+                "{kind} `{key}` of group `{name}` collides with the same name from group `{}` ({}); \
+                 set `namespace` in [groups.{name}] of toolhost.toml to tell them apart",
+                other.name(),
+                other.id(),
+            ))
         };
         let checks = [
+            (
+                "tool",
+                claimed(
+                    &current.tools,
+                    |t| &t.source,
+                    &id,
+                    tools.iter().map(|t| t.name.as_str()),
+                ),
+            ),
             (
                 "resource",
                 claimed(
                     &current.resources,
-                    |r| &r.group,
-                    &path,
+                    |r| &r.source,
+                    &id,
                     published.resources.iter().map(|r| r.uri.as_str()),
                 ),
             ),
@@ -344,8 +312,8 @@ impl Catalog {
                 "resource template",
                 claimed(
                     &current.templates,
-                    |t| &t.group,
-                    &path,
+                    |t| &t.source,
+                    &id,
                     published.templates.iter().map(|t| t.uri_template.as_str()),
                 ),
             ),
@@ -353,19 +321,19 @@ impl Catalog {
                 "prompt",
                 claimed(
                     &current.prompts,
-                    |p| &p.group,
-                    &path,
+                    |p| &p.source,
+                    &id,
                     published.prompts.iter().map(|p| p.name.as_str()),
                 ),
             ),
         ];
         for (kind, taken) in checks {
-            if let Some((name, other)) = taken {
-                return Err(collision(kind, name, other));
+            if let Some((key, other)) = taken {
+                return Err(collision(kind, key, other));
             }
         }
-        let mut next = current.without(&path);
-        next.groups.insert(path, group);
+        let mut next = current.without(&id);
+        next.sources.insert(id, source);
         next.tools
             .extend(tools.into_iter().map(|t| (t.name.clone(), Arc::new(t))));
         next.resources.extend(
@@ -392,14 +360,14 @@ impl Catalog {
         Ok(())
     }
 
-    /// Stops serving whatever `path` served.
-    pub fn remove(&self, path: &Path) {
+    /// Stops serving whatever source `id` served.
+    pub fn remove(&self, id: &SourceId) {
         let mut current = self.current.write().unwrap_or_else(|e| e.into_inner());
-        if !current.groups.contains_key(path) && !current.failures.contains_key(path) {
+        if !current.sources.contains_key(id) && !current.failures.contains_key(id) {
             return;
         }
-        let mut next = current.without(path);
-        let changed = next.groups.remove(path).is_some();
+        let mut next = current.without(id);
+        let changed = next.sources.remove(id).is_some();
         *current = Arc::new(next);
         drop(current);
         if changed {
@@ -407,108 +375,58 @@ impl Catalog {
         }
     }
 
-    /// Tells subscribers the tool list changed. Changes during the initial
-    /// load are not announced: nobody can have listed the tools yet.
+    /// Tells subscribers the lists changed. Changes during the initial
+    /// load are not announced: nobody can have listed anything yet.
     fn announce(&self) {
         if self.is_ready() {
             self.changes.send_modify(|n| *n += 1);
         }
     }
 
-    /// Records that `error.path` could not be loaded. Whatever it served
+    /// Records that `error.source` could not be loaded. Whatever it served
     /// before keeps serving.
     pub fn record_failure(&self, error: &LoadError) {
         let mut current = self.current.write().unwrap_or_else(|e| e.into_inner());
-        let mut next = Snapshot {
-            groups: current.groups.clone(),
-            tools: current.tools.clone(),
-            resources: current.resources.clone(),
-            templates: current.templates.clone(),
-            prompts: current.prompts.clone(),
-            failures: current.failures.clone(),
-        };
+        let mut next = Snapshot::clone(&current);
         next.failures
-            .insert(error.path.clone(), error.reason.clone());
+            .insert(error.source.clone(), error.reason.clone());
         *current = Arc::new(next);
     }
 }
 
 impl Tool {
-    /// Validates, calls and checks the output of this tool.
-    pub async fn call(
-        &self,
-        arguments: JsonObject,
-        events: Option<EventSink>,
-        cancel: CancellationToken,
-    ) -> CallOutcome {
-        let arguments = Value::Object(arguments);
-        let violations: Vec<String> = self
-            .input_validator
-            .iter_errors(&arguments)
+    /// Every way `arguments` violates the input schema, one line each
+    /// (`/json/pointer: message`); empty when they are valid.
+    pub fn check_arguments(&self, arguments: &Value) -> Vec<String> {
+        self.input_validator
+            .iter_errors(arguments)
             .map(|e| format!("{}: {}", display_path(&e.instance_path().to_string()), e))
-            .collect();
-        if !violations.is_empty() {
-            return CallOutcome::InvalidArguments(violations);
-        }
-        let arguments = arguments.to_string();
-        let success = match self
-            .group
-            .call(&self.operation, &arguments, events, cancel)
-            .await
-        {
-            Ok(success) => success,
-            Err(fault) => return CallOutcome::Fault(fault),
-        };
-        let output = match success.result {
-            Ok(output) => output,
-            Err(error) => return CallOutcome::PluginError(error),
-        };
-        let structured = match output
-            .structured
-            .as_deref()
-            .map(serde_json::from_str::<Value>)
-        {
-            None => None,
-            Some(Ok(value)) => Some(value),
-            Some(Err(e)) => {
-                return CallOutcome::Fault(
-                    self.invalid_output(format!("structured result is not JSON ({e})")),
-                );
-            }
-        };
-        match (&self.output_validator, &structured) {
+            .collect()
+    }
+
+    /// Why a structured result does not match the output schema, if it
+    /// does not; `None` when it does or there is no output schema.
+    pub fn check_output(&self, structured: Option<&Value>) -> Option<String> {
+        match (&self.output_validator, structured) {
             (Some(validator), Some(value)) => {
                 let violations: Vec<String> = validator
                     .iter_errors(value)
                     .take(10)
                     .map(|e| format!("{}: {}", display_path(&e.instance_path().to_string()), e))
                     .collect();
-                if !violations.is_empty() {
-                    return CallOutcome::Fault(self.invalid_output(format!(
+                (!violations.is_empty()).then(|| {
+                    format!(
                         "the structured result does not match its output schema: {}",
                         violations.join("; ")
-                    )));
-                }
+                    )
+                })
             }
-            (Some(_), None) => {
-                return CallOutcome::Fault(self.invalid_output(
-                    "the operation declares an output schema but returned no structured result (it does not match its output schema)".into(),
-                ));
-            }
-            _ => {}
-        }
-        CallOutcome::Done {
-            output,
-            structured,
-            fuel_used: success.fuel_used,
-        }
-    }
-
-    fn invalid_output(&self, reason: String) -> Fault {
-        Fault {
-            group: self.group.name.clone(),
-            limits: self.group.policy.limits,
-            kind: crate::runtime::FaultKind::InvalidOutput { reason },
+            (Some(_), None) => Some(
+                "the operation declares an output schema but returned no structured result \
+                 (it does not match its output schema)"
+                    .to_owned(),
+            ),
+            _ => None,
         }
     }
 }
@@ -517,75 +435,55 @@ fn display_path(pointer: &str) -> &str {
     if pointer.is_empty() { "/" } else { pointer }
 }
 
-/// Builds the tools of one group, checking every name and schema.
+/// Builds the tools of one source, checking every name and schema.
 fn build_tools(
-    group: &Arc<Group>,
+    source: &Arc<dyn Source>,
     naming: &Naming,
     prefix: &str,
     uris: &Arc<UriMap>,
-) -> Result<Vec<Tool>, LoadError> {
-    let fail = |reason: String| LoadError::new(&group.path, reason);
-    check_name(&group.name, naming.strict)
-        .map_err(|why| fail(format!("group name `{}` {why}", group.name)))?;
+) -> Result<Vec<Tool>, String> {
+    let name = source.name();
+    check_name(name, naming.strict).map_err(|why| format!("group name `{name}` {why}"))?;
     let filter =
-        ToolSelection::new(&group.policy.tools).map_err(|e| fail(format!("tools filter: {e}")))?;
+        ToolSelection::new(&source.policy().tools).map_err(|e| format!("tools filter: {e}"))?;
     let mut seen = HashSet::new();
     let mut tools = Vec::new();
-    for operation in &group.operations {
+    for operation in &source.description().operations {
         if !seen.insert(operation.name.as_str()) {
-            return Err(fail(format!(
-                "operation `{}` is declared twice",
-                operation.name
-            )));
+            return Err(format!("operation `{}` is declared twice", operation.name));
         }
         if !filter.allows(&operation.name) {
             continue;
         }
-        let name = if prefix.is_empty() {
-            operation.name.clone()
-        } else {
-            format!("{prefix}{}{}", naming.separator, operation.name)
-        };
-        check_name(&name, naming.strict).map_err(|why| {
-            fail(format!(
-                "tool name `{name}` (operation `{}`) {why}",
-                operation.name
-            ))
-        })?;
+        let published = naming
+            .publish(prefix, &operation.name)
+            .map_err(|why| format!("tool name {why} (operation `{}`)", operation.name))?;
         let context = |what: &str| format!("operation `{}`: {what}", operation.name);
         let input_schema = parse_schema(&operation.input_schema)
-            .map_err(|e| fail(format!("{}: {e}", context("input schema"))))?;
+            .map_err(|e| format!("{}: {e}", context("input schema")))?;
         let input_validator = jsonschema::validator_for(&Value::Object(input_schema.clone()))
-            .map_err(|e| {
-                fail(format!(
-                    "{}: not a valid JSON Schema: {e}",
-                    context("input schema")
-                ))
-            })?;
+            .map_err(|e| format!("{}: not a valid JSON Schema: {e}", context("input schema")))?;
         let (output_schema, output_validator) = match &operation.output_schema {
             None => (None, None),
             Some(text) => {
-                let schema = parse_schema(text)
-                    .map_err(|e| fail(format!("{}: {e}", context("output schema"))))?;
+                let schema =
+                    parse_schema(text).map_err(|e| format!("{}: {e}", context("output schema")))?;
                 let validator =
                     jsonschema::validator_for(&Value::Object(schema.clone())).map_err(|e| {
-                        fail(format!(
-                            "{}: not a valid JSON Schema: {e}",
-                            context("output schema")
-                        ))
+                        format!("{}: not a valid JSON Schema: {e}", context("output schema"))
                     })?;
                 (Some(Arc::new(schema)), Some(validator))
             }
         };
         tools.push(Tool {
-            name,
+            name: published,
             operation: operation.name.clone(),
             title: operation.title.clone(),
             description: operation.description.clone(),
             input_schema: Arc::new(input_schema),
             output_schema,
             annotations: operation.annotations,
-            group: group.clone(),
+            source: source.clone(),
             uris: uris.clone(),
             input_validator,
             output_validator,
@@ -605,23 +503,6 @@ fn parse_schema(text: &str) -> Result<JsonObject, String> {
         return Err("must describe an object (`\"type\": \"object\"`), as MCP requires".to_owned());
     }
     Ok(schema)
-}
-
-/// Checks a published name.
-pub fn check_name(name: &str, strict: bool) -> Result<(), &'static str> {
-    let allowed =
-        |c: char| c.is_ascii_alphanumeric() || c == '_' || c == '-' || (!strict && c == '.');
-    if name.is_empty() || name.len() > 64 {
-        return Err("must be 1 to 64 characters long");
-    }
-    if !name.chars().all(allowed) {
-        return Err(if strict {
-            "may only contain A-Z, a-z, 0-9, `_` and `-` (what the OpenAI and Anthropic APIs accept)"
-        } else {
-            "may only contain A-Z, a-z, 0-9, `_`, `-` and `.`"
-        });
-    }
-    Ok(())
 }
 
 /// `tools = { enable = [...], disable = [...] }` as glob sets.
@@ -656,16 +537,6 @@ impl ToolSelection {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn names_follow_the_api_rule() {
-        assert!(check_name("math_divide", true).is_ok());
-        assert!(check_name("math.divide", true).is_err());
-        assert!(check_name("math.divide", false).is_ok());
-        assert!(check_name("", true).is_err());
-        assert!(check_name(&"x".repeat(65), true).is_err());
-        assert!(check_name("héllo", false).is_err());
-    }
 
     #[test]
     fn schemas_must_describe_objects() {

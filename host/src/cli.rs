@@ -16,6 +16,7 @@ use crate::config::{
 };
 use crate::metrics::Metrics;
 use crate::runtime::Runtime;
+use crate::service::CallService;
 use crate::watch::Watch;
 use crate::{dev, http, load, mcp};
 
@@ -258,17 +259,14 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let catalog = Arc::new(Catalog::from_config(&config.server));
     let runtime = Runtime::new(config, overrides)?;
     let metrics = Metrics::new();
-    let handler = mcp::Handler::new(catalog.clone())
-        .with_metrics(metrics.clone())
-        .with_scopes(scopes.clone());
+    let service = CallService::new(catalog.clone(), metrics.clone(), scopes.clone());
+    let handler = mcp::Handler::new(service.clone());
     // Bind before loading, so a taken port fails at once.
     let http = match listen {
         Some(listen) => {
             let streams = tokio_util::sync::CancellationToken::new();
             let parts = http::Parts {
-                handler: handler.clone(),
-                catalog: catalog.clone(),
-                metrics: metrics.clone(),
+                service: service.clone(),
                 scopes,
             };
             let router = http::router(&http_config, listen, parts, streams.clone())?;
@@ -288,7 +286,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     };
     // The handshake does not wait for compilation; list and call requests
     // wait for the initial load instead.
-    let loader = load::spawn_serving(runtime.clone(), catalog.clone(), dir, watch);
+    let loader = crate::watch::spawn_serving(runtime.clone(), catalog.clone(), dir, watch);
     let stdio = http.is_none() || args.http.stdio;
     match http {
         None => serve_stdio(handler).await?,
@@ -321,7 +319,8 @@ async fn dev(args: DevArgs) -> anyhow::Result<ExitCode> {
     let runtime = Runtime::new(config, overrides)?;
     let dev_loop = dev::start(runtime, catalog.clone(), &args.crates)?;
     tracing::info!(staging = %dev_loop.staging.dir().display(), "dev loop started; waiting for a client on stdio");
-    serve_stdio(mcp::Handler::new(catalog)).await?;
+    let service = CallService::new(catalog, Metrics::new(), Arc::default());
+    serve_stdio(mcp::Handler::new(service)).await?;
     drop(dev_loop);
     Ok(ExitCode::SUCCESS)
 }
@@ -346,12 +345,12 @@ async fn inspect(args: InspectArgs) -> anyhow::Result<ExitCode> {
     let group = match runtime.load(&args.file).await {
         Ok(group) => group,
         Err(e) => {
-            eprintln!("error: cannot load {}: {}", e.path.display(), e.reason);
+            eprintln!("error: cannot load {}: {}", e.source, e.reason);
             return Ok(ExitCode::FAILURE);
         }
     };
-    if let Err(e) = catalog.insert(group) {
-        eprintln!("error: cannot serve {}: {}", e.path.display(), e.reason);
+    if let Err(e) = catalog.insert(Arc::new(group)) {
+        eprintln!("error: cannot serve {}: {}", e.source, e.reason);
         return Ok(ExitCode::FAILURE);
     }
     match print_inspection(&catalog, &args.file, args.json) {
@@ -367,9 +366,10 @@ fn print_inspection(catalog: &Catalog, file: &Path, json: bool) -> anyhow::Resul
     use std::io::Write as _;
     let mut out = std::io::stdout().lock();
     let snapshot = catalog.snapshot();
-    let Some(group) = snapshot.groups.values().next() else {
+    let Some(source) = snapshot.sources.values().next() else {
         return Ok(());
     };
+    let info = &source.description().info;
     let tools: Vec<_> = snapshot
         .tools
         .values()
@@ -379,10 +379,10 @@ fn print_inspection(catalog: &Catalog, file: &Path, json: bool) -> anyhow::Resul
         let value = serde_json::json!({
             "file": file,
             "group": {
-                "name": group.info.name,
-                "version": group.info.version,
-                "description": group.info.description,
-                "instructions": group.info.instructions,
+                "name": info.name,
+                "version": info.version,
+                "description": info.description,
+                "instructions": info.instructions,
             },
             "tools": tools,
         });
@@ -392,16 +392,12 @@ fn print_inspection(catalog: &Catalog, file: &Path, json: bool) -> anyhow::Resul
     writeln!(
         out,
         "group {} {} ({})",
-        group.info.name,
-        group.info.version,
+        info.name,
+        info.version,
         file.display()
     )?;
-    writeln!(
-        out,
-        "  {}",
-        group.info.description.trim().replace('\n', "\n  ")
-    )?;
-    if let Some(instructions) = &group.info.instructions {
+    writeln!(out, "  {}", info.description.trim().replace('\n', "\n  "))?;
+    if let Some(instructions) = &info.instructions {
         writeln!(out, "  instructions: {}", instructions.trim())?;
     }
     for tool in &tools {

@@ -241,9 +241,16 @@ pub struct HttpConfig {
     /// Default 10s.
     #[serde(default = "default_shutdown_grace")]
     pub shutdown_grace: HumanDuration,
-    /// Requests per subject (token subject, else client IP). Default: off.
+    /// Requests per subject (token subject, else client address), after
+    /// authentication. Default: off.
     #[serde(default)]
     pub rate_limit: Option<RateLimitConfig>,
+    /// Requests per client address (IPv6: per /64), before authentication,
+    /// so wrong tokens are limited too; `per_second = 0` turns it off.
+    /// Default: ten times `rate_limit` (rate and burst) when that is set,
+    /// else off.
+    #[serde(default)]
+    pub address_limit: Option<RateLimitConfig>,
     /// Who may call. Default: anyone who can reach the address.
     #[serde(default)]
     pub auth: AuthConfig,
@@ -266,12 +273,14 @@ impl Default for HttpConfig {
             max_body: default_max_body(),
             shutdown_grace: default_shutdown_grace(),
             rate_limit: None,
+            address_limit: None,
             auth: AuthConfig::default(),
         }
     }
 }
 
-/// `[http.rate_limit]`: a token bucket per subject.
+/// `[http.rate_limit]` (a token bucket per subject) and
+/// `[http.address_limit]` (one per client address).
 #[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RateLimitConfig {
@@ -353,6 +362,11 @@ impl HttpConfig {
             && !(limit.per_second.is_finite() && limit.per_second > 0.0)
         {
             bail!("http.rate_limit.per_second must be a positive number");
+        }
+        if let Some(limit) = &self.address_limit
+            && !(limit.per_second.is_finite() && limit.per_second >= 0.0)
+        {
+            bail!("http.address_limit.per_second must be a positive number, or 0 for no limit");
         }
         if let Some(jwt) = &self.auth.jwt {
             let sources = [

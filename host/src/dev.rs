@@ -105,7 +105,7 @@ pub fn start(
             build_and_stage(krate, &staging_dir, &catalog).await;
         }
         let serving =
-            crate::load::spawn_serving(runtime, catalog.clone(), staging_dir.clone(), Some(watch));
+            crate::watch::spawn_serving(runtime, catalog.clone(), staging_dir.clone(), Some(watch));
         // Rebuild whatever changed, one build at a time; changes made during
         // a build are picked up by the next one.
         while let Some(first) = dirty.recv().await {

@@ -3,17 +3,28 @@
 //! The data path, one module per step:
 //!
 //! ```text
-//! client ─▶ transport (stdio | HTTP) ─▶ mcp ─▶ catalog lookup ─▶ validate arguments
-//!        ◀─ result mapping ◀─ runtime: sandboxed call (fresh Store, limits) ◀─┘
+//!  stdio ─┐                                                  ┌─ wasm component (runtime)
+//!  HTTP  ─┼─▶ door (mcp, http) ─▶ service ─▶ catalog ─▶ source ┤
+//!         │   protocol only      authz,      names,          └─ (upstream MCP servers, later)
+//!         │                      limits,     collisions,
+//!         │                      metrics,    atomic swap
+//!         │                      events
 //! load / watch (directory) ─▶ runtime: compile or cache + describe ─▶ catalog swap ─▶ list_changed
 //! ```
 //!
 //! - [`config`]: `toolhost.toml`, limits and per-group policy.
-//! - [`runtime`]: engines, the sandbox, one call; knows nothing of MCP.
-//! - [`catalog`]: groups → tools, naming, validators, atomic swap.
-//! - [`mcp`]: the rmcp `ServerHandler`; knows nothing of wasm.
+//! - [`source`]: the source seam: what serves tools, resources, prompts.
+//! - [`runtime`]: engines, the sandbox, capabilities, one call; a wasm
+//!   component as a [`source::Source`]; knows nothing of MCP.
+//! - [`naming`]: how published names are formed and checked.
+//! - [`published`]: resources, templates and prompts as clients see them.
+//! - [`catalog`]: sources → what clients see, collisions, atomic swap.
+//! - [`schema`]: tool schemas compiled within caps, validated within a budget.
+//! - [`service`]: the call service every door goes through: readiness,
+//!   lookup, authorization, in-flight accounting, metrics, events.
+//! - [`mcp`]: the MCP door, an rmcp `ServerHandler` over the service.
 //! - [`http`]: the axum router around it: `/mcp`, probes, guards, auth.
-//! - [`caller`]: who is calling, as a transport tells the handler.
+//! - [`caller`]: who is calling, as a transport tells the door.
 //! - [`metrics`]: call and HTTP counters, Prometheus text.
 //! - [`load`]: plugin directories into the catalog.
 //! - [`watch`]: directory events → reloads of the files that changed.
@@ -29,6 +40,10 @@ pub mod http;
 pub mod load;
 pub mod mcp;
 pub mod metrics;
+pub mod naming;
 pub mod published;
 pub mod runtime;
+pub mod schema;
+pub mod service;
+pub mod source;
 pub mod watch;

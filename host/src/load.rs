@@ -8,7 +8,6 @@ use anyhow::{Context as _, bail};
 
 use crate::catalog::Catalog;
 use crate::runtime::Runtime;
-use crate::watch::Watch;
 
 /// The `.wasm` files directly inside `dir`, sorted so that the first of two
 /// colliding files is always the same one.
@@ -40,63 +39,27 @@ pub async fn load_dir(runtime: &Arc<Runtime>, catalog: &Catalog, dir: &Path) -> 
     for load in futures::future::join_all(loads).await {
         let loaded = load.context("a loader task crashed")?;
         let inserted = loaded.and_then(|group| {
-            let (name, path, tools, cached) = (
+            let (name, id, tools, cached) = (
                 group.name.clone(),
-                group.path.clone(),
-                group.operations.len(),
+                group.id.clone(),
+                group.description.operations.len(),
                 group.cached,
             );
-            catalog.insert(group).map(|()| (name, path, tools, cached))
+            catalog
+                .insert(Arc::new(group))
+                .map(|()| (name, id, tools, cached))
         });
         match inserted {
-            Ok((name, path, operations, cached)) => {
-                tracing::info!(group = %name, file = %path.display(), operations, cached, "loaded")
+            Ok((name, id, operations, cached)) => {
+                tracing::info!(group = %name, file = %id, operations, cached, "loaded")
             }
             Err(error) => {
-                tracing::error!("cannot load {}: {}", error.path.display(), error.reason);
+                tracing::error!("cannot load {}: {}", error.source, error.reason);
                 catalog.record_failure(&error);
             }
         }
     }
     Ok(())
-}
-
-/// Serves `dir` from a background task: the initial load (after which the
-/// catalog is ready and stale compile cache entries are cleaned), then,
-/// with `watch`, every change until the task is aborted.
-pub fn spawn_serving(
-    runtime: Arc<Runtime>,
-    catalog: Arc<Catalog>,
-    dir: PathBuf,
-    watch: Option<Watch>,
-) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
-        let result = load_dir(&runtime, &catalog, &dir).await;
-        catalog.mark_ready();
-        if let Err(e) = result {
-            tracing::error!("{e:#}");
-        }
-        let snapshot = catalog.snapshot();
-        tracing::info!(
-            dir = %dir.display(),
-            groups = snapshot.groups.len(),
-            tools = snapshot.tools.len(),
-            failed = snapshot.failures.len(),
-            watching = watch.is_some(),
-            "plugin directory loaded"
-        );
-        if let Some(cache) = runtime.cache().cloned() {
-            tokio::task::spawn_blocking(move || {
-                let removed = cache.clean();
-                if removed > 0 {
-                    tracing::debug!(dir = %cache.dir().display(), removed, "cleaned the compile cache");
-                }
-            });
-        }
-        if let Some(watch) = watch {
-            watch.run(runtime, catalog).await;
-        }
-    })
 }
 
 /// Where the example plugins of this source tree are built.

@@ -1,44 +1,107 @@
-//! What the host counts, and its Prometheus text exposition (`/metrics`).
+//! What the host counts, and its exposition at `/metrics`.
 //!
-//! Counters are atomics behind a map that is only written when a tool or a
-//! status code is seen for the first time, so recording a call costs a read
-//! lock and a few atomic adds. Both transports record into the same
-//! [`Metrics`]: the MCP handler calls [`Metrics::record_call`] for every
-//! `tools/call`, the HTTP layer [`Metrics::record_http`] for every response.
+//! The counters live in a `prometheus-client` registry and are rendered in
+//! the OpenMetrics text format, which Prometheus scrapes natively. Both
+//! transports record into the same [`Metrics`]: every request a client makes
+//! of a group ([`Metrics::record_request`], or [`Metrics::record_call`] for a
+//! finished `tools/call`), every HTTP response ([`Metrics::record_http`]).
+//!
+//! Label values that come from plugins (tool, prompt and resource names) are
+//! budgeted: past [`MAX_NAMES`] distinct values per label, new ones are
+//! counted as `other`, so a plugin that publishes thousands of names (or a
+//! reload loop that renames them) cannot grow the exposition without bound.
 
-use std::collections::{BTreeMap, HashMap};
-use std::fmt::Write as _;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, RwLock};
+use std::collections::HashSet;
+use std::sync::atomic::AtomicU64;
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::Registry;
 
 use crate::catalog::{CallOutcome, Snapshot};
 
-/// Upper bounds (seconds) of the call latency histogram buckets.
+/// Upper bounds (seconds) of the latency histogram buckets.
 const LATENCY_BUCKETS: [f64; 14] = [
     0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0, 5.0, 30.0,
 ];
 
-/// How a call ended, as the `outcome` label spells it.
-const OUTCOMES: [&str; 4] = ["ok", "plugin_error", "invalid_arguments", "fault"];
+/// Most distinct values of one plugin-given label; the rest count as
+/// [`OTHER`].
+pub const MAX_NAMES: usize = 1000;
 
-/// Every counter of one host process.
-#[derive(Default)]
-pub struct Metrics {
-    tools: RwLock<HashMap<String, Arc<ToolStats>>>,
-    http: RwLock<BTreeMap<u16, Arc<AtomicU64>>>,
-    in_flight: AtomicU64,
+/// The label value names past [`MAX_NAMES`] are folded into.
+pub const OTHER: &str = "other";
+
+/// `Content-Type` of [`Metrics::render`]'s text.
+pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+
+/// The `kind` of [`Metrics::record_request`] that feeds the `toolhost_call*`
+/// metrics; every other kind feeds `toolhost_requests_total`.
+pub const TOOL: &str = "tool";
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ToolOutcome {
+    tool: Arc<str>,
+    outcome: Arc<str>,
 }
 
-#[derive(Default)]
-struct ToolStats {
-    outcomes: [AtomicU64; OUTCOMES.len()],
-    fuel: AtomicU64,
-    /// Non-cumulative counts per bucket; the last one is `+Inf`.
-    buckets: [AtomicU64; LATENCY_BUCKETS.len() + 1],
-    latency_sum_nanos: AtomicU64,
-    /// Faults by [`crate::runtime::FaultKind::label`]; rare, so a mutex.
-    faults: Mutex<BTreeMap<&'static str, u64>>,
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ToolLabel {
+    tool: Arc<str>,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ToolFault {
+    tool: Arc<str>,
+    kind: Arc<str>,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct KindNameOutcome {
+    kind: Arc<str>,
+    name: Arc<str>,
+    outcome: Arc<str>,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct KindLabel {
+    kind: Arc<str>,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct StatusLabel {
+    status: u16,
+}
+
+type Histograms<L> = Family<L, Histogram, fn() -> Histogram>;
+
+fn latency_histogram() -> Histogram {
+    Histogram::new(LATENCY_BUCKETS)
+}
+
+/// Every counter of one host process.
+pub struct Metrics {
+    registry: Registry,
+    calls: Family<ToolOutcome, Counter>,
+    call_duration: Histograms<ToolLabel>,
+    fuel: Family<ToolLabel, Counter>,
+    faults: Family<ToolFault, Counter>,
+    requests: Family<KindNameOutcome, Counter>,
+    request_duration: Histograms<KindLabel>,
+    in_flight: Gauge,
+    groups_loaded: Gauge,
+    tools: Gauge,
+    groups_failed: Gauge,
+    http: Family<StatusLabel, Counter>,
+    tool_names: Names,
+    other_names: Names,
+    /// Small label values given by the code (outcomes, kinds).
+    words: Names,
 }
 
 /// Marks one call in flight until dropped.
@@ -46,242 +109,242 @@ pub struct InFlight<'a>(&'a Metrics);
 
 impl Drop for InFlight<'_> {
     fn drop(&mut self) {
-        self.0.in_flight.fetch_sub(1, Ordering::Relaxed);
+        self.0.in_flight.dec();
     }
 }
 
 impl Metrics {
     pub fn new() -> Arc<Self> {
-        Arc::default()
+        let mut registry = Registry::default();
+        let calls = Family::default();
+        registry.register(
+            "toolhost_calls",
+            "Tool calls by tool and outcome.",
+            calls.clone(),
+        );
+        let call_duration: Histograms<ToolLabel> = Family::new_with_constructor(latency_histogram);
+        registry.register(
+            "toolhost_call_duration_seconds",
+            "Tool call latency, validation and plugin run included.",
+            call_duration.clone(),
+        );
+        let fuel = Family::default();
+        registry.register(
+            "toolhost_fuel_used",
+            "Fuel consumed by successful calls, by tool.",
+            fuel.clone(),
+        );
+        let faults = Family::default();
+        registry.register(
+            "toolhost_faults",
+            "Calls stopped by the sandbox, by tool and kind (fuel, timeout, memory, stack, \
+             output_too_large are limit hits; panic, trap, invalid_output, ... are plugin faults).",
+            faults.clone(),
+        );
+        let requests = Family::default();
+        registry.register(
+            "toolhost_requests",
+            "Requests other than tool calls (resource reads, prompts, completions) by kind, \
+             name and outcome.",
+            requests.clone(),
+        );
+        let request_duration: Histograms<KindLabel> =
+            Family::new_with_constructor(latency_histogram);
+        registry.register(
+            "toolhost_request_duration_seconds",
+            "Latency of requests other than tool calls, by kind.",
+            request_duration.clone(),
+        );
+        let in_flight = Gauge::default();
+        registry.register(
+            "toolhost_calls_in_flight",
+            "Tool calls running now.",
+            in_flight.clone(),
+        );
+        let groups_loaded = Gauge::default();
+        registry.register(
+            "toolhost_groups_loaded",
+            "Groups being served.",
+            groups_loaded.clone(),
+        );
+        let tools = Gauge::default();
+        registry.register("toolhost_tools", "Tools being served.", tools.clone());
+        let groups_failed = Gauge::default();
+        registry.register(
+            "toolhost_groups_failed",
+            "Plugin files that failed to load (see /readyz for why).",
+            groups_failed.clone(),
+        );
+        let http = Family::default();
+        registry.register(
+            "toolhost_http_requests",
+            "HTTP responses by status code.",
+            http.clone(),
+        );
+        Arc::new(Self {
+            registry,
+            calls,
+            call_duration,
+            fuel,
+            faults,
+            requests,
+            request_duration,
+            in_flight,
+            groups_loaded,
+            tools,
+            groups_failed,
+            http,
+            tool_names: Names::new(MAX_NAMES),
+            other_names: Names::new(MAX_NAMES),
+            words: Names::new(MAX_NAMES),
+        })
     }
 
     /// Counts a call as in flight for as long as the guard lives; shutdown
     /// waits for this to reach zero.
     pub fn call_started(&self) -> InFlight<'_> {
-        self.in_flight.fetch_add(1, Ordering::Relaxed);
+        self.in_flight.inc();
         InFlight(self)
     }
 
     /// Calls running now.
     pub fn in_flight(&self) -> u64 {
-        self.in_flight.load(Ordering::Relaxed)
+        u64::try_from(self.in_flight.get()).unwrap_or(0)
     }
 
-    /// Records one finished `tools/call` of `tool`.
+    /// Records one finished request of `kind` ([`TOOL`], `"resource"`,
+    /// `"prompt"`, ...) for `name` that ended as `outcome` (`ok`,
+    /// `plugin_error`, `invalid_arguments`, `fault`, ...). `name` should be
+    /// bounded (a tool or prompt name, a resource template rather than each
+    /// URI); past [`MAX_NAMES`] distinct names it is counted as `other`.
+    pub fn record_request(&self, kind: &str, name: &str, outcome: &str, elapsed: Duration) {
+        let outcome = self.words.get(outcome);
+        if kind == TOOL {
+            let tool = self.tool_names.get(name);
+            self.calls
+                .get_or_create(&ToolOutcome {
+                    tool: tool.clone(),
+                    outcome,
+                })
+                .inc();
+            self.call_duration
+                .get_or_create(&ToolLabel { tool })
+                .observe(elapsed.as_secs_f64());
+        } else {
+            let kind = self.words.get(kind);
+            self.requests
+                .get_or_create(&KindNameOutcome {
+                    kind: kind.clone(),
+                    name: self.other_names.get(name),
+                    outcome,
+                })
+                .inc();
+            self.request_duration
+                .get_or_create(&KindLabel { kind })
+                .observe(elapsed.as_secs_f64());
+        }
+    }
+
+    /// Adds `fuel` consumed by a successful call of `tool`.
+    pub fn record_fuel(&self, tool: &str, fuel: u64) {
+        let tool = self.tool_names.get(tool);
+        self.fuel.get_or_create(&ToolLabel { tool }).inc_by(fuel);
+    }
+
+    /// Counts one call of `tool` stopped by the sandbox, by
+    /// [`crate::runtime::FaultKind::label`].
+    pub fn record_fault(&self, tool: &str, kind: &str) {
+        let tool = self.tool_names.get(tool);
+        let kind = self.words.get(kind);
+        self.faults.get_or_create(&ToolFault { tool, kind }).inc();
+    }
+
+    /// Records one finished `tools/call` of `tool`: its outcome, latency,
+    /// fuel and fault kind.
     pub fn record_call(&self, tool: &str, outcome: &CallOutcome, elapsed: Duration) {
-        let stats = self.tool(tool);
-        let (index, fuel) = match outcome {
-            CallOutcome::Done { fuel_used, .. } => (0, *fuel_used),
-            CallOutcome::PluginError(_) => (1, 0),
-            CallOutcome::InvalidArguments(_) => (2, 0),
+        let label = match outcome {
+            CallOutcome::Done { fuel_used, .. } => {
+                self.record_fuel(tool, *fuel_used);
+                "ok"
+            }
+            CallOutcome::PluginError(_) => "plugin_error",
+            CallOutcome::InvalidArguments(_) => "invalid_arguments",
             CallOutcome::Fault(fault) => {
-                *stats
-                    .faults
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .entry(fault.kind.label())
-                    .or_default() += 1;
-                (3, 0)
+                self.record_fault(tool, fault.kind.label());
+                "fault"
             }
         };
-        stats.outcomes[index].fetch_add(1, Ordering::Relaxed);
-        stats.fuel.fetch_add(fuel, Ordering::Relaxed);
-        let seconds = elapsed.as_secs_f64();
-        let bucket = LATENCY_BUCKETS
-            .iter()
-            .position(|bound| seconds <= *bound)
-            .unwrap_or(LATENCY_BUCKETS.len());
-        stats.buckets[bucket].fetch_add(1, Ordering::Relaxed);
-        stats.latency_sum_nanos.fetch_add(
-            u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX),
-            Ordering::Relaxed,
-        );
+        self.record_request(TOOL, tool, label, elapsed);
     }
 
     /// Records one HTTP response.
     pub fn record_http(&self, status: u16) {
-        if let Some(counter) = self
-            .http
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(&status)
-        {
-            counter.fetch_add(1, Ordering::Relaxed);
-            return;
-        }
-        self.http
-            .write()
-            .unwrap_or_else(|e| e.into_inner())
-            .entry(status)
-            .or_default()
-            .fetch_add(1, Ordering::Relaxed);
+        self.http.get_or_create(&StatusLabel { status }).inc();
     }
 
-    fn tool(&self, name: &str) -> Arc<ToolStats> {
-        if let Some(stats) = self
-            .tools
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(name)
-        {
-            return stats.clone();
-        }
-        self.tools
-            .write()
-            .unwrap_or_else(|e| e.into_inner())
-            .entry(name.to_owned())
-            .or_default()
-            .clone()
-    }
-
-    /// The Prometheus text exposition (format 0.0.4) of every counter, plus
-    /// gauges read from `catalog`.
+    /// The OpenMetrics text exposition ([`CONTENT_TYPE`]) of every counter,
+    /// plus gauges read from `catalog`.
     pub fn render(&self, catalog: &Snapshot) -> String {
+        let count = |n: usize| i64::try_from(n).unwrap_or(i64::MAX);
+        self.groups_loaded.set(count(catalog.sources.len()));
+        self.tools.set(count(catalog.tools.len()));
+        self.groups_failed.set(count(catalog.failures.len()));
         let mut out = String::new();
-        let tools: BTreeMap<String, Arc<ToolStats>> = self
-            .tools
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .iter()
-            .map(|(name, stats)| (name.clone(), stats.clone()))
-            .collect();
-
-        header(
-            &mut out,
-            "toolhost_calls_total",
-            "counter",
-            "Tool calls by tool and outcome.",
-        );
-        for (tool, stats) in &tools {
-            for (outcome, count) in OUTCOMES.iter().zip(&stats.outcomes) {
-                let count = count.load(Ordering::Relaxed);
-                if count > 0 {
-                    let _ = writeln!(
-                        out,
-                        "toolhost_calls_total{{tool=\"{}\",outcome=\"{outcome}\"}} {count}",
-                        escape(tool)
-                    );
-                }
-            }
-        }
-
-        header(
-            &mut out,
-            "toolhost_call_duration_seconds",
-            "histogram",
-            "Tool call latency, validation and plugin run included.",
-        );
-        for (tool, stats) in &tools {
-            let tool = escape(tool);
-            let mut cumulative = 0;
-            for (index, count) in stats.buckets.iter().enumerate() {
-                cumulative += count.load(Ordering::Relaxed);
-                let bound = LATENCY_BUCKETS
-                    .get(index)
-                    .map_or_else(|| "+Inf".to_owned(), |b| b.to_string());
-                let _ = writeln!(
-                    out,
-                    "toolhost_call_duration_seconds_bucket{{tool=\"{tool}\",le=\"{bound}\"}} {cumulative}"
-                );
-            }
-            let sum = stats.latency_sum_nanos.load(Ordering::Relaxed) as f64 / 1e9;
-            let _ = writeln!(
-                out,
-                "toolhost_call_duration_seconds_sum{{tool=\"{tool}\"}} {sum}"
-            );
-            let _ = writeln!(
-                out,
-                "toolhost_call_duration_seconds_count{{tool=\"{tool}\"}} {cumulative}"
-            );
-        }
-
-        header(
-            &mut out,
-            "toolhost_fuel_used_total",
-            "counter",
-            "Fuel consumed by successful calls, by tool.",
-        );
-        for (tool, stats) in &tools {
-            let _ = writeln!(
-                out,
-                "toolhost_fuel_used_total{{tool=\"{}\"}} {}",
-                escape(tool),
-                stats.fuel.load(Ordering::Relaxed)
-            );
-        }
-
-        header(
-            &mut out,
-            "toolhost_faults_total",
-            "counter",
-            "Calls stopped by the sandbox, by tool and kind (fuel, timeout, memory, stack, \
-             output_too_large are limit hits; panic, trap, invalid_output, ... are plugin faults).",
-        );
-        for (tool, stats) in &tools {
-            let faults = stats.faults.lock().unwrap_or_else(|e| e.into_inner());
-            for (kind, count) in faults.iter() {
-                let _ = writeln!(
-                    out,
-                    "toolhost_faults_total{{tool=\"{}\",kind=\"{kind}\"}} {count}",
-                    escape(tool)
-                );
-            }
-        }
-
-        header(
-            &mut out,
-            "toolhost_calls_in_flight",
-            "gauge",
-            "Tool calls running now.",
-        );
-        let _ = writeln!(out, "toolhost_calls_in_flight {}", self.in_flight());
-
-        header(
-            &mut out,
-            "toolhost_groups_loaded",
-            "gauge",
-            "Groups being served.",
-        );
-        let _ = writeln!(out, "toolhost_groups_loaded {}", catalog.groups.len());
-        header(&mut out, "toolhost_tools", "gauge", "Tools being served.");
-        let _ = writeln!(out, "toolhost_tools {}", catalog.tools.len());
-        header(
-            &mut out,
-            "toolhost_groups_failed",
-            "gauge",
-            "Plugin files that failed to load (see /readyz for why).",
-        );
-        let _ = writeln!(out, "toolhost_groups_failed {}", catalog.failures.len());
-
-        header(
-            &mut out,
-            "toolhost_http_requests_total",
-            "counter",
-            "HTTP responses by status code.",
-        );
-        for (status, count) in self.http.read().unwrap_or_else(|e| e.into_inner()).iter() {
-            let _ = writeln!(
-                out,
-                "toolhost_http_requests_total{{status=\"{status}\"}} {}",
-                count.load(Ordering::Relaxed)
-            );
-        }
+        // Writing into a String cannot fail.
+        let _ = prometheus_client::encoding::text::encode(&mut out, &self.registry);
         out
     }
 }
 
-fn header(out: &mut String, name: &str, kind: &str, help: &str) {
-    let _ = writeln!(out, "# HELP {name} {help}");
-    let _ = writeln!(out, "# TYPE {name} {kind}");
+/// A budget of distinct label values: each value is interned once, and past
+/// the budget unseen values become [`OTHER`].
+struct Names {
+    seen: RwLock<HashSet<Arc<str>>>,
+    max: usize,
+    other: Arc<str>,
+    /// How many values were folded into `other` (for the warning).
+    folded: AtomicU64,
 }
 
-/// Escapes a label value (tool names are already restricted, but a
-/// non-strict separator config allows more than the default).
-fn escape(value: &str) -> String {
-    value
-        .replace('\\', "\\\\")
-        .replace('"', "\\\"")
-        .replace('\n', "\\n")
+impl Names {
+    fn new(max: usize) -> Self {
+        Self {
+            seen: RwLock::default(),
+            max,
+            other: Arc::from(OTHER),
+            folded: AtomicU64::new(0),
+        }
+    }
+
+    fn get(&self, name: &str) -> Arc<str> {
+        if let Some(name) = self
+            .seen
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(name)
+        {
+            return name.clone();
+        }
+        let mut seen = self.seen.write().unwrap_or_else(|e| e.into_inner());
+        if let Some(name) = seen.get(name) {
+            return name.clone();
+        }
+        if seen.len() >= self.max {
+            let folded = self
+                .folded
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            if folded == 0 {
+                tracing::warn!(
+                    limit = self.max,
+                    "more distinct names than the metrics keep; counting the rest as `{OTHER}`"
+                );
+            }
+            return self.other.clone();
+        }
+        let name: Arc<str> = Arc::from(name);
+        seen.insert(name.clone());
+        name
+    }
 }
 
 #[cfg(test)]
@@ -314,24 +377,68 @@ mod tests {
         metrics.record_http(200);
         metrics.record_http(429);
         let text = metrics.render(&Snapshot::default());
-        assert!(text.contains("toolhost_calls_total{tool=\"math_add\",outcome=\"ok\"} 2"));
+        for line in [
+            "# TYPE toolhost_calls counter",
+            "toolhost_calls_total{tool=\"math_add\",outcome=\"ok\"} 2",
+            "toolhost_calls_total{tool=\"math_add\",outcome=\"invalid_arguments\"} 1",
+            "toolhost_fuel_used_total{tool=\"math_add\"} 150",
+            "toolhost_call_duration_seconds_bucket{le=\"0.0005\",tool=\"math_add\"} 2",
+            "toolhost_call_duration_seconds_bucket{le=\"+Inf\",tool=\"math_add\"} 3",
+            "toolhost_call_duration_seconds_count{tool=\"math_add\"} 3",
+            "toolhost_http_requests_total{status=\"200\"} 2",
+            "toolhost_http_requests_total{status=\"429\"} 1",
+            "toolhost_groups_loaded 0",
+            "toolhost_calls_in_flight 0",
+            "# EOF",
+        ] {
+            assert!(text.contains(line), "no `{line}` in:\n{text}");
+        }
+    }
+
+    #[test]
+    fn other_kinds_have_their_own_counter() {
+        let metrics = Metrics::new();
+        metrics.record_request("prompt", "text_rewrite", "ok", Duration::from_millis(1));
+        let text = metrics.render(&Snapshot::default());
         assert!(
             text.contains(
-                "toolhost_calls_total{tool=\"math_add\",outcome=\"invalid_arguments\"} 1"
-            )
-        );
-        assert!(text.contains("toolhost_fuel_used_total{tool=\"math_add\"} 150"));
-        assert!(
-            text.contains(
-                "toolhost_call_duration_seconds_bucket{tool=\"math_add\",le=\"0.0005\"} 2"
-            )
+                "toolhost_requests_total{kind=\"prompt\",name=\"text_rewrite\",outcome=\"ok\"} 1"
+            ),
+            "{text}"
         );
         assert!(
-            text.contains("toolhost_call_duration_seconds_bucket{tool=\"math_add\",le=\"+Inf\"} 3")
+            text.contains("toolhost_request_duration_seconds_count{kind=\"prompt\"} 1"),
+            "{text}"
         );
-        assert!(text.contains("toolhost_http_requests_total{status=\"200\"} 2"));
-        assert!(text.contains("toolhost_http_requests_total{status=\"429\"} 1"));
-        assert!(text.contains("toolhost_groups_loaded 0"));
+        assert!(!text.contains("toolhost_calls_total{"), "{text}");
+    }
+
+    #[test]
+    fn names_past_the_budget_count_as_other() {
+        let metrics = Metrics::new();
+        for n in 0..MAX_NAMES + 5 {
+            metrics.record_request(TOOL, &format!("tool_{n}"), "ok", Duration::ZERO);
+        }
+        metrics.record_request(TOOL, "tool_0", "ok", Duration::ZERO);
+        let text = metrics.render(&Snapshot::default());
+        assert!(
+            text.contains("toolhost_calls_total{tool=\"other\",outcome=\"ok\"} 5"),
+            "{text}"
+        );
+        assert!(text.contains("toolhost_calls_total{tool=\"tool_0\",outcome=\"ok\"} 2"));
+        let series = text
+            .lines()
+            .filter(|line| line.starts_with("toolhost_calls_total{"))
+            .count();
+        assert_eq!(series, MAX_NAMES + 1);
+    }
+
+    #[test]
+    fn label_values_are_escaped() {
+        let metrics = Metrics::new();
+        metrics.record_request(TOOL, "a\"b\\c\nd", "ok", Duration::ZERO);
+        let text = metrics.render(&Snapshot::default());
+        assert!(text.contains(r#"tool="a\"b\\c\nd""#), "{text}");
     }
 
     #[test]

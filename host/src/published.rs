@@ -1,20 +1,20 @@
 //! Resources, resource templates and prompts as clients see them.
 //!
-//! A group declares names and URIs in its own terms; the catalog publishes
-//! them under the group's namespace, as it does tool names. Names get the
+//! A source declares names and URIs in its own terms; the catalog publishes
+//! them under the source's namespace, as it does tool names. Names get the
 //! `<namespace><separator>` prefix. URIs get the namespace as their first
 //! path segment, the way FastMCP mounts servers: `test://static-text`
 //! served by group `demo` is published as `test://demo/static-text`
-//! (`urn:x` as `urn:demo/x`). A group with the empty namespace publishes
-//! everything as declared. URIs inside a group's answers (embedded
+//! (`urn:x` as `urn:demo/x`). A source with the empty namespace publishes
+//! everything as declared. URIs inside a source's answers (embedded
 //! resources, links, read results) are rewritten the same way when the
-//! group serves them, so a client can always read back what it is given.
+//! source serves them, so a client can always read back what it is given.
 
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use crate::catalog::{Naming, check_name};
-use crate::runtime::{Group, LoadError, PromptInfo, ResourceInfo, ResourceTemplate};
+use crate::naming::Naming;
+use crate::source::{Description, PromptInfo, ResourceInfo, ResourceTemplate, Source};
 
 /// A published static resource.
 pub struct Resource {
@@ -22,10 +22,10 @@ pub struct Resource {
     pub uri: String,
     /// Name as clients see it.
     pub name: String,
-    /// What the group declared.
+    /// What the source declared.
     pub declared: ResourceInfo,
     pub uris: Arc<UriMap>,
-    pub group: Arc<Group>,
+    pub source: Arc<dyn Source>,
 }
 
 /// A published resource template.
@@ -34,23 +34,23 @@ pub struct Template {
     pub uri_template: String,
     /// Name as clients see it.
     pub name: String,
-    /// What the group declared.
+    /// What the source declared.
     pub declared: ResourceTemplate,
     pub uris: Arc<UriMap>,
-    pub group: Arc<Group>,
+    pub source: Arc<dyn Source>,
 }
 
 /// A published prompt.
 pub struct Prompt {
     /// Name as clients see it.
     pub name: String,
-    /// What the group declared.
+    /// What the source declared.
     pub declared: PromptInfo,
     pub uris: Arc<UriMap>,
-    pub group: Arc<Group>,
+    pub source: Arc<dyn Source>,
 }
 
-/// Everything one group publishes besides its tools.
+/// Everything one source publishes besides its tools.
 #[derive(Default)]
 pub struct Published {
     pub resources: Vec<Resource>,
@@ -58,7 +58,7 @@ pub struct Published {
     pub prompts: Vec<Prompt>,
 }
 
-/// Translates one group's URIs between its own terms and the published
+/// Translates one source's URIs between its own terms and the published
 /// ones.
 #[derive(Debug, Default)]
 pub struct UriMap {
@@ -68,9 +68,10 @@ pub struct UriMap {
 }
 
 impl UriMap {
-    /// The map of `group` under `namespace` ("" for none).
-    pub fn new(group: &Group, namespace: &str) -> Result<Self, String> {
-        let templates = group
+    /// The map of what `description` declares, under `namespace` ("" for
+    /// none).
+    pub fn new(description: &Description, namespace: &str) -> Result<Self, String> {
+        let templates = description
             .templates
             .iter()
             .map(|t| {
@@ -80,18 +81,22 @@ impl UriMap {
             .collect::<Result<_, _>>()?;
         Ok(Self {
             namespace: namespace.to_owned(),
-            statics: group.resources.iter().map(|r| r.uri.clone()).collect(),
+            statics: description
+                .resources
+                .iter()
+                .map(|r| r.uri.clone())
+                .collect(),
             templates,
         })
     }
 
-    /// Whether the group serves `uri` (in its own terms).
+    /// Whether the source serves `uri` (in its own terms).
     pub fn serves(&self, uri: &str) -> bool {
         self.statics.contains(uri) || self.templates.iter().any(|t| t.matches(uri).is_some())
     }
 
-    /// A URI of the group as clients see it; URIs the group does not serve
-    /// (say `https://...`) are left alone.
+    /// A URI of the source as clients see it; URIs the source does not
+    /// serve (say `https://...`) are left alone.
     pub fn publish(&self, uri: &str) -> String {
         if self.namespace.is_empty() || !self.serves(uri) {
             return uri.to_owned();
@@ -99,7 +104,7 @@ impl UriMap {
         self.publish_always(uri)
     }
 
-    /// A URI or URI template of the group under its namespace.
+    /// A URI or URI template of the source under its namespace.
     fn publish_always(&self, uri: &str) -> String {
         if self.namespace.is_empty() {
             return uri.to_owned();
@@ -108,8 +113,8 @@ impl UriMap {
         format!("{head}{}/{rest}", self.namespace)
     }
 
-    /// A published URI in the group's own terms, when it is one of the
-    /// group's: the inverse of [`UriMap::publish`].
+    /// A published URI in the source's own terms, when it is one of the
+    /// source's: the inverse of [`UriMap::publish`].
     pub fn declared(&self, published: &str) -> Option<String> {
         let declared = if self.namespace.is_empty() {
             published.to_owned()
@@ -136,164 +141,69 @@ fn split(uri: &str) -> (&str, &str) {
     uri.split_at(at)
 }
 
-/// Builds what `group` publishes besides tools, checking every name.
+/// Builds what `source` publishes besides tools, checking every name.
 pub fn build(
-    group: &Arc<Group>,
+    source: &Arc<dyn Source>,
     naming: &Naming,
     prefix: &str,
     uris: &Arc<UriMap>,
-) -> Result<Published, LoadError> {
-    let fail = |reason: String| LoadError::new(&group.path, reason);
-    let publish_name = |kind: &str, name: &str| -> Result<String, LoadError> {
-        let published = if prefix.is_empty() {
-            name.to_owned()
-        } else {
-            format!("{prefix}{}{name}", naming.separator)
-        };
-        check_name(&published, naming.strict)
-            .map_err(|why| fail(format!("{kind} name `{published}` {why}")))?;
-        Ok(published)
+) -> Result<Published, String> {
+    let description = source.description();
+    let publish_name = |kind: &str, name: &str| -> Result<String, String> {
+        naming
+            .publish(prefix, name)
+            .map_err(|why| format!("{kind} name {why}"))
     };
     let mut out = Published::default();
     let mut seen = HashSet::new();
-    for declared in &group.resources {
+    for declared in &description.resources {
         if !seen.insert(declared.uri.as_str()) {
-            return Err(fail(format!(
-                "resource `{}` is declared twice",
-                declared.uri
-            )));
+            return Err(format!("resource `{}` is declared twice", declared.uri));
         }
         out.resources.push(Resource {
             uri: uris.publish_always(&declared.uri),
             name: publish_name("resource", &declared.name)?,
             declared: declared.clone(),
             uris: uris.clone(),
-            group: group.clone(),
+            source: source.clone(),
         });
     }
-    for declared in &group.templates {
+    for declared in &description.templates {
         if !seen.insert(declared.uri_template.as_str()) {
-            return Err(fail(format!(
+            return Err(format!(
                 "resource template `{}` is declared twice",
                 declared.uri_template
-            )));
+            ));
         }
         out.templates.push(Template {
             uri_template: uris.publish_always(&declared.uri_template),
             name: publish_name("resource template", &declared.name)?,
             declared: declared.clone(),
             uris: uris.clone(),
-            group: group.clone(),
+            source: source.clone(),
         });
     }
     let mut seen = HashSet::new();
-    for declared in &group.prompts {
+    for declared in &description.prompts {
         if !seen.insert(declared.name.as_str()) {
-            return Err(fail(format!(
-                "prompt `{}` is declared twice",
-                declared.name
-            )));
+            return Err(format!("prompt `{}` is declared twice", declared.name));
         }
         out.prompts.push(Prompt {
             name: publish_name("prompt", &declared.name)?,
             declared: declared.clone(),
             uris: uris.clone(),
-            group: group.clone(),
+            source: source.clone(),
         });
     }
     Ok(out)
 }
 
-/// An RFC 6570 URI template, as far as resource templates need it: simple
-/// expressions `{var}` match one path segment (no `/`), reserved ones
-/// `{+var}` match anything, including `/`.
-#[derive(Debug, Clone)]
-pub struct UriTemplate {
-    parts: Vec<Part>,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-enum Part {
-    Literal(String),
-    Variable { name: String, reserved: bool },
-}
-
-impl UriTemplate {
-    pub fn parse(template: &str) -> Result<Self, String> {
-        let mut parts = Vec::new();
-        let mut rest = template;
-        while let Some(open) = rest.find('{') {
-            if open > 0 {
-                parts.push(Part::Literal(rest[..open].to_owned()));
-            }
-            let close = rest[open..].find('}').ok_or("has a `{` without its `}`")? + open;
-            let expression = &rest[open + 1..close];
-            let (name, reserved) = match expression.strip_prefix('+') {
-                Some(name) => (name, true),
-                None => (expression, false),
-            };
-            if name.is_empty()
-                || !name
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.')
-            {
-                return Err(format!(
-                    "expression `{{{expression}}}` is not supported; use `{{name}}` for one path \
-                     segment or `{{+name}}` for the rest of the URI"
-                ));
-            }
-            if matches!(parts.last(), Some(Part::Variable { .. })) {
-                return Err(format!(
-                    "two expressions in a row before `{{{expression}}}` cannot be told apart"
-                ));
-            }
-            parts.push(Part::Variable {
-                name: name.to_owned(),
-                reserved,
-            });
-            rest = &rest[close + 1..];
-        }
-        if rest.contains('}') {
-            return Err("has a `}` without its `{`".to_owned());
-        }
-        if !rest.is_empty() {
-            parts.push(Part::Literal(rest.to_owned()));
-        }
-        Ok(Self { parts })
-    }
-
-    /// The variables' values when `uri` matches the template.
-    pub fn matches(&self, uri: &str) -> Option<Vec<(String, String)>> {
-        let mut values = Vec::new();
-        match_parts(&self.parts, uri, &mut values).then_some(values)
-    }
-}
-
-fn match_parts(parts: &[Part], uri: &str, values: &mut Vec<(String, String)>) -> bool {
-    match parts.split_first() {
-        None => uri.is_empty(),
-        Some((Part::Literal(literal), rest)) => uri
-            .strip_prefix(literal.as_str())
-            .is_some_and(|uri| match_parts(rest, uri, values)),
-        Some((Part::Variable { name, reserved }, rest)) => {
-            // Try every end of the value, shortest first; a value is never
-            // empty and a simple one stops at `/`.
-            let limit = if *reserved {
-                uri.len()
-            } else {
-                uri.find('/').unwrap_or(uri.len())
-            };
-            for end in (1..=limit).filter(|&end| uri.is_char_boundary(end)) {
-                values.push((name.clone(), uri[..end].to_owned()));
-                if match_parts(rest, &uri[end..], values) {
-                    return true;
-                }
-                values.pop();
-            }
-            false
-        }
-    }
-}
+/// RFC 6570 URI templates (`{var}` is one path segment, `{+var}` may hold
+/// `/`), from the crate the SDK matches with too, so the host and a Rust
+/// plugin agree on which URIs a template serves. Matching takes time linear
+/// in the URI's length, and a URI longer than [`MAX_URI_LEN`] is refused
+/// before any matching: no group serves it.
+pub use toolhost_uri_template::{MAX_URI_LEN, UriTemplate};
 
 #[cfg(test)]
 mod tests {
@@ -312,41 +222,58 @@ mod tests {
 
     #[test]
     fn templates_match_segments_and_reserved_rests() {
-        let t = UriTemplate::parse("test://template/{id}/data").unwrap();
+        let captures = |template: &str, uri: &str| {
+            let template = UriTemplate::parse(template).unwrap();
+            template.matches(uri).map(|captures| {
+                captures
+                    .iter()
+                    .map(|(name, value)| format!("{name}={value}"))
+                    .collect::<Vec<_>>()
+            })
+        };
+        let segment = "test://template/{id}/data";
         assert_eq!(
-            t.matches("test://template/123/data"),
-            Some(vec![("id".into(), "123".into())])
+            captures(segment, "test://template/123/data"),
+            Some(vec!["id=123".into()])
         );
-        assert_eq!(t.matches("test://template/1/2/data"), None);
-        assert_eq!(t.matches("test://template//data"), None);
-        let t = UriTemplate::parse("file:///{+path}").unwrap();
+        assert_eq!(captures(segment, "test://template/1/2/data"), None);
+        assert_eq!(captures(segment, "test://template//data"), None);
         assert_eq!(
-            t.matches("file:///a/b.txt"),
-            Some(vec![("path".into(), "a/b.txt".into())])
+            captures("file:///{+path}", "file:///a/b.txt"),
+            Some(vec!["path=a/b.txt".into()])
         );
-        let t = UriTemplate::parse("db://{table}/{id}").unwrap();
         assert_eq!(
-            t.matches("db://users/7"),
-            Some(vec![
-                ("table".into(), "users".into()),
-                ("id".into(), "7".into())
-            ])
+            captures("db://{table}/{id}", "db://users/7"),
+            Some(vec!["table=users".into(), "id=7".into()])
         );
     }
 
     #[test]
     fn unsupported_templates_are_refused_with_a_reason() {
-        assert!(
-            UriTemplate::parse("x://{?q}")
-                .unwrap_err()
-                .contains("not supported")
-        );
-        assert!(
-            UriTemplate::parse("x://{a}{b}")
-                .unwrap_err()
-                .contains("in a row")
-        );
-        assert!(UriTemplate::parse("x://{a").unwrap_err().contains('}'));
+        let refusal = |template: &str| UriTemplate::parse(template).unwrap_err().to_string();
+        assert!(refusal("x://{?q}").contains("not supported"));
+        assert!(refusal("x://{a}{b}").contains("separated by literal text"));
+        assert!(refusal("x://{a").contains("never closed"));
+    }
+
+    #[test]
+    fn uris_over_the_limit_are_served_by_no_template() {
+        let uris = map("demo", &[], &["test://{+path}"]);
+        // `test://demo/` is published for the template's `test://`.
+        let longest = format!("test://demo/{}", "a".repeat(MAX_URI_LEN - "test://".len()));
+        assert!(uris.declared(&longest).is_some());
+        assert_eq!(uris.declared(&format!("{longest}a")), None);
+        let megabyte = format!("test://{}", "a/".repeat(512 * 1024));
+        assert_eq!(uris.publish(&megabyte), megabyte);
+    }
+
+    #[test]
+    fn a_template_with_many_reserved_variables_matches_in_one_pass() {
+        // A backtracking matcher never finished this on a 1 KB URI.
+        let uris = map("", &[], &["t://{+a}/{+b}/{+c}/{+d}/{+e}/{+f}!"]);
+        let uri = format!("t://{}", "x/".repeat((MAX_URI_LEN - 4) / 2));
+        assert_eq!(uris.declared(&uri), None);
+        assert!(uris.declared("t://1/2/3/4/5/6!").is_some());
     }
 
     #[test]

@@ -43,6 +43,7 @@ use tokio::task::JoinSet;
 
 use crate::catalog::Catalog;
 use crate::runtime::{Level, LoadError, Runtime};
+use crate::source::SourceId;
 
 /// How long a file must be quiet before it is looked at.
 pub const DEBOUNCE: Duration = Duration::from_millis(50);
@@ -223,8 +224,11 @@ impl Reloader {
             };
             let hash = blake3::hash(&bytes);
             let snapshot = self.catalog.snapshot();
-            let previous = snapshot.groups.get(path).cloned();
-            if previous.as_ref().is_some_and(|group| group.hash == hash) {
+            let previous = snapshot.sources.get(&SourceId::file(path)).cloned();
+            if previous
+                .as_ref()
+                .is_some_and(|source| source.digest() == Some(hash))
+            {
                 self.failed_lock().remove(path);
                 return Vec::new();
             }
@@ -234,8 +238,12 @@ impl Reloader {
             let started = Instant::now();
             let loaded = self.runtime.load_bytes(path, bytes).await;
             let loaded = loaded.and_then(|group| {
-                let summary = (group.name.clone(), group.info.version.clone(), group.cached);
-                self.catalog.insert(group).map(|()| summary)
+                let summary = (
+                    group.name.clone(),
+                    group.description.info.version.clone(),
+                    group.cached,
+                );
+                self.catalog.insert(Arc::new(group)).map(|()| summary)
             });
             match loaded {
                 Ok((name, version, cached)) => {
@@ -244,7 +252,9 @@ impl Reloader {
                     match &previous {
                         Some(old) => {
                             tracing::info!(group = %name, version, file = %path.display(), took_ms, cached, "reloaded");
-                            self.forget_compiled(&old.hash);
+                            if let Some(digest) = old.digest() {
+                                self.forget_compiled(&digest);
+                            }
                         }
                         None => {
                             tracing::info!(group = %name, version, file = %path.display(), took_ms, cached, "loaded")
@@ -273,34 +283,29 @@ impl Reloader {
         } else {
             "nothing is served from it"
         };
-        tracing::error!(
-            "cannot load {}: {}; {outcome}",
-            error.path.display(),
-            error.reason
-        );
+        tracing::error!("cannot load {}: {}; {outcome}", error.source, error.reason);
         self.catalog.record_failure(error);
         self.catalog.notify(
             Level::Error,
-            format!(
-                "cannot load {}: {}; {outcome}",
-                error.path.display(),
-                error.reason
-            ),
+            format!("cannot load {}: {}; {outcome}", error.source, error.reason),
         );
     }
 
     fn removed(&self, path: &Path) -> Vec<PathBuf> {
-        let served = self.catalog.snapshot().groups.get(path).cloned();
-        self.catalog.remove(path);
+        let id = SourceId::file(path);
+        let served = self.catalog.snapshot().sources.get(&id).cloned();
+        self.catalog.remove(&id);
         self.failed_lock().remove(path);
-        let Some(group) = served else {
+        let Some(source) = served else {
             return Vec::new();
         };
-        tracing::info!(group = %group.name, file = %path.display(), "removed");
-        self.forget_compiled(&group.hash);
+        tracing::info!(group = %source.name(), file = %path.display(), "removed");
+        if let Some(digest) = source.digest() {
+            self.forget_compiled(&digest);
+        }
         // A file refused for colliding with this group may load now.
         self.failed_lock().clear();
-        self.catalog.snapshot().failures.keys().cloned().collect()
+        file_paths(self.catalog.snapshot().failures.keys())
     }
 
     /// Drops the cached compilation of a version nothing serves any more.
@@ -311,9 +316,9 @@ impl Reloader {
         if !self
             .catalog
             .snapshot()
-            .groups
+            .sources
             .values()
-            .any(|group| group.hash == *hash)
+            .any(|source| source.digest() == Some(*hash))
         {
             cache.forget(hash);
         }
@@ -326,14 +331,19 @@ impl Reloader {
             .unwrap_or_default()
             .into_iter()
             .collect();
-        paths.extend(snapshot.groups.keys().cloned());
-        paths.extend(snapshot.failures.keys().cloned());
+        paths.extend(file_paths(snapshot.sources.keys()));
+        paths.extend(file_paths(snapshot.failures.keys()));
         paths.into_iter().collect()
     }
 
     fn failed_lock(&self) -> std::sync::MutexGuard<'_, HashMap<PathBuf, blake3::Hash>> {
         self.failed.lock().unwrap_or_else(|e| e.into_inner())
     }
+}
+
+/// The files of the file sources among `ids`.
+fn file_paths<'a>(ids: impl Iterator<Item = &'a SourceId>) -> Vec<PathBuf> {
+    ids.filter_map(|id| id.path().map(Path::to_owned)).collect()
 }
 
 /// Reads `path` if it does not change while being read.
@@ -419,6 +429,44 @@ pub(crate) fn changes_contents(kind: &EventKind) -> bool {
             | EventKind::Modify(ModifyKind::Data(_) | ModifyKind::Name(_) | ModifyKind::Any)
             | EventKind::Access(AccessKind::Close(AccessMode::Write))
     )
+}
+
+/// Serves `dir` from a background task: the initial load (after which the
+/// catalog is ready and stale compile cache entries are cleaned), then,
+/// with `watch`, every change until the task is aborted.
+pub fn spawn_serving(
+    runtime: Arc<Runtime>,
+    catalog: Arc<Catalog>,
+    dir: PathBuf,
+    watch: Option<Watch>,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let result = crate::load::load_dir(&runtime, &catalog, &dir).await;
+        catalog.mark_ready();
+        if let Err(e) = result {
+            tracing::error!("{e:#}");
+        }
+        let snapshot = catalog.snapshot();
+        tracing::info!(
+            dir = %dir.display(),
+            groups = snapshot.sources.len(),
+            tools = snapshot.tools.len(),
+            failed = snapshot.failures.len(),
+            watching = watch.is_some(),
+            "plugin directory loaded"
+        );
+        if let Some(cache) = runtime.cache().cloned() {
+            tokio::task::spawn_blocking(move || {
+                let removed = cache.clean();
+                if removed > 0 {
+                    tracing::debug!(dir = %cache.dir().display(), removed, "cleaned the compile cache");
+                }
+            });
+        }
+        if let Some(watch) = watch {
+            watch.run(runtime, catalog).await;
+        }
+    })
 }
 
 #[cfg(test)]

@@ -46,8 +46,16 @@ pub struct ResourceMetadata {
 }
 
 impl Authenticator {
-    /// `None` when no token source is configured: auth is off.
-    pub fn from_config(config: &AuthConfig, scopes: &ScopePolicy) -> anyhow::Result<Option<Self>> {
+    /// `None` when no token source is configured: auth is off. `hosts` are
+    /// the `Host` values the server accepts: unless they are all loopback
+    /// names, the resource identifier must be configured, since deriving it
+    /// from a request's `Host` would let a client choose what the metadata
+    /// says.
+    pub fn from_config(
+        config: &AuthConfig,
+        scopes: &ScopePolicy,
+        hosts: &[String],
+    ) -> anyhow::Result<Option<Self>> {
         if !config.enabled() {
             if !scopes.is_empty() {
                 bail!(
@@ -82,6 +90,15 @@ impl Authenticator {
             .transpose()?;
         if tokens.is_empty() && jwt.is_none() {
             bail!("auth is configured but no token was found; every request would get 401");
+        }
+        if config.resource.is_none()
+            && let Some(host) = hosts.iter().find(|host| !is_loopback_host(host))
+        {
+            bail!(
+                "[http.auth] resource is not set, and allowed host `{host}` is not a loopback \
+                 name, so it cannot be derived from the request's Host; set [http.auth] resource \
+                 to this server's MCP URL, e.g. resource = \"https://tools.example.com/mcp\""
+            );
         }
         Ok(Some(Self {
             tokens,
@@ -165,8 +182,26 @@ fn parse_tokens(text: &str, source: &str) -> anyhow::Result<Vec<StaticToken>> {
     Ok(tokens)
 }
 
+/// Whether an allowed-host entry (`name`, `name:port`, `[v6]:port`, `*`)
+/// only matches loopback names.
+fn is_loopback_host(entry: &str) -> bool {
+    if let Ok(ip) = entry.parse::<std::net::IpAddr>() {
+        return ip.is_loopback();
+    }
+    let name = match entry.strip_prefix('[') {
+        Some(rest) => rest.split(']').next().unwrap_or_default(),
+        None => entry.split(':').next().unwrap_or_default(),
+    };
+    let name = name.trim_end_matches('.').to_ascii_lowercase();
+    match name.parse::<std::net::IpAddr>() {
+        Ok(ip) => ip.is_loopback(),
+        Err(_) => name == "localhost" || name.ends_with(".localhost"),
+    }
+}
+
 impl ResourceMetadata {
-    /// The resource identifier: configured, or `http://HOST/mcp`.
+    /// The resource identifier: configured, or `http://HOST/mcp` (only when
+    /// every allowed `Host` is a loopback name).
     fn resource(&self, headers: &HeaderMap) -> String {
         self.resource.clone().unwrap_or_else(|| {
             let host = headers
@@ -347,6 +382,47 @@ mod tests {
         assert!(challenge.contains("error=\"invalid_token\""), "{challenge}");
         let response = call(Some("Basic dXNlcjpwYXNz")).await;
         assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    }
+
+    #[test]
+    fn beyond_loopback_the_resource_must_be_configured() {
+        let tokens = std::env::temp_dir().join(format!("toolhost-auth-{}", std::process::id()));
+        std::fs::write(&tokens, "secret-token-number-one alice\n").unwrap();
+        let mut config = AuthConfig {
+            tokens_file: Some(tokens.clone()),
+            ..AuthConfig::default()
+        };
+        let scopes = ScopePolicy::default();
+        let loopback = [
+            "localhost",
+            "127.0.0.1:8080",
+            "::1",
+            "[::1]:80",
+            "a.localhost",
+        ]
+        .map(String::from);
+        assert!(
+            Authenticator::from_config(&config, &scopes, &loopback)
+                .unwrap()
+                .is_some()
+        );
+        for hosts in [
+            vec!["*".to_owned()],
+            vec!["localhost".into(), "tools.example.com".into()],
+        ] {
+            let error = Authenticator::from_config(&config, &scopes, &hosts)
+                .err()
+                .expect("refused")
+                .to_string();
+            assert!(error.contains("[http.auth] resource"), "{error}");
+        }
+        config.resource = Some("https://tools.example.com/mcp".into());
+        assert!(
+            Authenticator::from_config(&config, &scopes, &["*".to_owned()])
+                .unwrap()
+                .is_some()
+        );
+        let _ = std::fs::remove_file(tokens);
     }
 
     #[test]

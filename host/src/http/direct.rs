@@ -25,14 +25,16 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use crate::caller::{Caller, RequestId};
-use crate::mcp::Handler;
+use crate::mcp::client::StatelessClient;
+use crate::mcp::to_call_result;
+use crate::service::{CallService, Who};
 
 /// The only protocol version this path serves.
 const STATELESS: &str = "2026-07-28";
 
 #[derive(Clone)]
 pub struct Direct {
-    pub handler: Handler,
+    pub service: CallService,
     pub max_body: usize,
 }
 
@@ -76,21 +78,40 @@ pub async fn serve(State(direct): State<Direct>, request: Request, next: Next) -
             .run(Request::from_parts(parts, Body::from(bytes)))
             .await;
     };
-    let answer = direct
-        .handler
-        .call_stateless(
-            &call.params.name,
-            call.params.arguments.unwrap_or_default(),
-            parts.extensions.get::<Caller>(),
-            parts.extensions.get::<RequestId>(),
-            log_level,
-        )
-        .await;
-    let Some((result, logs)) = answer else {
+    let who = Who {
+        caller: parts.extensions.get::<Caller>(),
+        request_id: parts.extensions.get::<RequestId>(),
+    };
+    // Unknown tools, missing scopes and calls during the initial load are
+    // the protocol layer's to answer.
+    let tool = match direct.service.is_ready() {
+        true => direct.service.tool(who, &call.params.name).ok(),
+        false => None,
+    };
+    let Some(tool) = tool else {
         return next
             .run(Request::from_parts(parts, Body::from(bytes)))
             .await;
     };
+    let client = StatelessClient {
+        threshold: log_level.unwrap_or(LoggingLevel::Info),
+        logs: Default::default(),
+    };
+    // Cancelled if the client goes away: the future is dropped.
+    let cancel = tokio_util::sync::CancellationToken::new();
+    let _cancel_on_drop = cancel.clone().drop_guard();
+    let outcome = direct
+        .service
+        .call(
+            who,
+            &tool,
+            call.params.arguments.unwrap_or_default(),
+            &client,
+            cancel,
+        )
+        .await;
+    let result = to_call_result(&tool, outcome);
+    let logs = client.logs.into_inner().unwrap_or_else(|e| e.into_inner());
     let mut result = serde_json::to_value(result).unwrap_or_default();
     if let Some(result) = result.as_object_mut() {
         result

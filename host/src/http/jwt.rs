@@ -1,7 +1,8 @@
 //! JSON Web Token verification: HS256 with a shared secret, RS256 or ES256
 //! with a PEM public key or a JWKS file. `iss`, `aud`, `exp` and `sub` are
 //! required; `nbf` is checked when present. The algorithm comes from the
-//! key, never from the token, so a token cannot pick a weaker one.
+//! key, never from the token, so a token cannot pick a weaker one. A header
+//! naming critical extensions (`crit`) is refused: none is supported.
 
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -83,6 +84,26 @@ impl JwtVerifier {
     /// it never contains the token).
     pub fn verify(&self, token: &str) -> Result<Caller, String> {
         let header = jsonwebtoken::decode_header(token).map_err(|e| describe(e.kind()))?;
+        // RFC 7515 §4.1.11: extensions listed in `crit` must be understood,
+        // and this server understands none.
+        if let Some(critical) = &header.crit {
+            // Shown in a header: a few short, printable names only.
+            let names: Vec<String> = critical
+                .iter()
+                .take(4)
+                .map(|name| {
+                    name.chars()
+                        .take(40)
+                        .map(|c| if c.is_ascii_graphic() { c } else { '?' })
+                        .collect()
+                })
+                .collect();
+            return Err(format!(
+                "the token's header marks extensions this server does not support as \
+                 critical (crit: {})",
+                names.join(", ")
+            ));
+        }
         let key = match &header.kid {
             Some(kid) => self
                 .keys
@@ -364,6 +385,23 @@ mod tests {
                 .unwrap_err()
                 .contains("kid")
         );
+    }
+
+    #[test]
+    fn critical_header_extensions_are_refused() {
+        let claims = serde_json::json!({
+            "sub": "alice", "iss": "https://issuer.example", "aud": "toolhost", "exp": now() + 60,
+        });
+        let mut header = Header::new(Algorithm::HS256);
+        header.crit = Some(vec!["exp-policy".into()]);
+        let token = jsonwebtoken::encode(
+            &header,
+            &claims,
+            &EncodingKey::from_secret(SECRET.as_bytes()),
+        )
+        .unwrap();
+        let why = verifier().verify(&token).unwrap_err();
+        assert!(why.contains("crit: exp-policy"), "{why}");
     }
 
     #[test]

@@ -6,12 +6,14 @@
 //! concern is one tower layer, outermost first:
 //!
 //! ```text
-//! request id + span ─▶ count status ─▶ Host/Origin guard (403) ─▶ body limit (413)
+//! request id ─▶ span ─▶ count status ─▶ Host/Origin guard (403) ─▶ body limit (413)
 //!   ─▶ /healthz /readyz /metrics /.well-known/oauth-protected-resource
-//!   ─▶ /mcp: auth (401) ─▶ rate limit (429) ─▶ scopes (403)
-//!        ─▶ stateless tools/call fast path ─▶ Handler
-//!        ─▶ (anything else) rmcp ─▶ Handler
+//!   ─▶ /mcp: limit per address (429) ─▶ auth (401) ─▶ limit per subject (429)
+//!        ─▶ scopes (403) ─▶ stateless tools/call fast path ─▶ Handler
+//!                        ─▶ (anything else) rmcp ─▶ Handler
 //! ```
+//!
+//! [`router`] builds both stacks with `ServiceBuilder`, in this order.
 //!
 //! Shutdown ([`serve`]): stop accepting, wait (bounded) for calls in flight,
 //! then close the long-lived streams so the last connections end.
@@ -31,24 +33,25 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use axum::Router;
-use axum::middleware::{from_fn, from_fn_with_state};
+use axum::extract::{Request, State};
+use axum::middleware::{FromFnLayer, from_fn_with_state};
 use axum::routing::get;
 use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
 use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
 use tokio_util::sync::CancellationToken;
+use tower::ServiceBuilder;
 use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 
 use crate::caller::ScopePolicy;
-use crate::catalog::Catalog;
 use crate::config::HttpConfig;
 use crate::mcp::Handler;
 use crate::metrics::Metrics;
+use crate::service::CallService;
 
 /// Everything the router serves.
 pub struct Parts {
-    pub handler: Handler,
-    pub catalog: Arc<Catalog>,
-    pub metrics: Arc<Metrics>,
+    pub service: CallService,
     pub scopes: Arc<ScopePolicy>,
 }
 
@@ -83,7 +86,7 @@ pub fn router(
         .clone()
         .unwrap_or_else(guard::default_origins);
     let host_guard = Arc::new(guard::HostGuard::new(&hosts, &origins)?);
-    let authenticator = auth::Authenticator::from_config(&config.auth, &parts.scopes)?;
+    let authenticator = auth::Authenticator::from_config(&config.auth, &parts.scopes, &hosts)?;
 
     // The guard layer checks Host and Origin on every route, so rmcp's own
     // check (same rules, /mcp only) is off.
@@ -92,9 +95,9 @@ pub fn router(
         .with_max_request_body_bytes(max_body)
         .with_json_response(true)
         .with_cancellation_token(streams);
-    let handler = parts.handler;
+    let handler = Handler::new(parts.service.clone());
     let fast_path = direct::Direct {
-        handler: handler.clone(),
+        service: parts.service.clone(),
         max_body,
     };
     let mcp = StreamableHttpService::new(
@@ -103,57 +106,64 @@ pub fn router(
         mcp_config,
     );
 
-    let mut mcp_route = Router::new()
+    let quotas = limit::Quotas::from_config(config);
+    let metadata = authenticator.as_ref().map(|auth| auth.metadata().clone());
+    let scope_check = match &metadata {
+        Some(metadata) if !parts.scopes.is_empty() => Some(scope::ScopeCheck {
+            policy: parts.scopes.clone(),
+            service: parts.service.clone(),
+            metadata: metadata.clone(),
+            max_body,
+        }),
+        _ => None,
+    };
+    let limit_by = |by| move |quota| middleware(limit::Limit::embedded(quota, by), limit::check);
+    let mcp_layers = ServiceBuilder::new()
+        .option_layer(quotas.address.map(limit_by(limit::By::Address)))
+        .option_layer(authenticator.map(|auth| middleware(Arc::new(auth), auth::require)))
+        .option_layer(quotas.subject.map(limit_by(limit::By::Subject)))
+        .option_layer(scope_check.map(|check| middleware(check, scope::check)))
+        .layer(middleware(fast_path, direct::serve));
+    let mcp_route = Router::new()
         .route_service("/mcp", mcp)
-        .route_layer(from_fn_with_state(fast_path, direct::serve));
+        .route_layer(mcp_layers);
+
     let mut app = Router::new()
         .route("/healthz", get(probes::healthz))
         .route("/readyz", get(probes::readyz))
         .route("/metrics", get(probes::metrics))
         .with_state(probes::Probes {
-            catalog: parts.catalog.clone(),
-            metrics: parts.metrics.clone(),
+            catalog: parts.service.catalog().clone(),
+            metrics: parts.service.metrics().clone(),
         });
-    if let Some(authenticator) = authenticator {
-        let metadata = authenticator.metadata().clone();
-        if !parts.scopes.is_empty() {
-            mcp_route = mcp_route.route_layer(from_fn_with_state(
-                scope::ScopeCheck {
-                    policy: parts.scopes.clone(),
-                    catalog: parts.catalog.clone(),
-                    metadata: metadata.clone(),
-                    max_body,
-                },
-                scope::check,
-            ));
-        }
-        if let Some(rate) = &config.rate_limit {
-            mcp_route = mcp_route.route_layer(from_fn_with_state(
-                Arc::new(limit::RateLimiter::new(rate)),
-                limit::check,
-            ));
-        }
-        mcp_route =
-            mcp_route.route_layer(from_fn_with_state(Arc::new(authenticator), auth::require));
+    if let Some(metadata) = metadata {
         app = app.merge(
             Router::new()
                 .route(auth::METADATA_PATH, get(auth::metadata))
                 .route(&format!("{}/mcp", auth::METADATA_PATH), get(auth::metadata))
                 .with_state(metadata),
         );
-    } else if let Some(rate) = &config.rate_limit {
-        mcp_route = mcp_route.route_layer(from_fn_with_state(
-            Arc::new(limit::RateLimiter::new(rate)),
-            limit::check,
-        ));
     }
 
-    Ok(app
-        .merge(mcp_route)
-        .layer(RequestBodyLimitLayer::new(max_body))
+    let layers = ServiceBuilder::new()
+        .map_request(observe::drop_unusable_id)
+        .layer(SetRequestIdLayer::new(observe::REQUEST_ID, MakeRequestUuid))
+        .layer(PropagateRequestIdLayer::new(observe::REQUEST_ID))
+        .map_request(observe::keep_id)
+        .layer(observe::trace())
+        .layer(from_fn_with_state(
+            parts.service.metrics().clone(),
+            observe::count_status,
+        ))
         .layer(from_fn_with_state(host_guard, guard::check))
-        .layer(from_fn_with_state(parts.metrics, observe::count_status))
-        .layer(from_fn(observe::request_id)))
+        .layer(RequestBodyLimitLayer::new(max_body));
+    Ok(app.merge(mcp_route).layer(layers))
+}
+
+/// `from_fn_with_state` for an `async fn(State<S>, Request, Next)`, with the
+/// extractor types spelled out so that optional layers infer.
+fn middleware<S, F>(state: S, f: F) -> FromFnLayer<F, S, (State<S>, Request)> {
+    from_fn_with_state(state, f)
 }
 
 /// Serves `router` on `listener` until `shutdown` is cancelled, then shuts

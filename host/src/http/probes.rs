@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 use http::{StatusCode, header};
 
 use crate::catalog::Catalog;
-use crate::metrics::Metrics;
+use crate::metrics::{self, Metrics};
 
 #[derive(Clone)]
 pub struct Probes {
@@ -29,20 +29,20 @@ pub async fn readyz(State(probes): State<Probes>) -> Response {
     let ready = probes.catalog.is_ready();
     let snapshot = probes.catalog.snapshot();
     let groups: Vec<_> = snapshot
-        .groups
+        .sources
         .iter()
-        .map(|(path, group)| {
+        .map(|(id, source)| {
             serde_json::json!({
-                "name": group.name.as_ref(),
-                "version": group.info.version,
-                "file": path,
+                "name": source.name().as_ref(),
+                "version": source.description().info.version,
+                "file": id.to_string(),
             })
         })
         .collect();
     let failures: Vec<_> = snapshot
         .failures
         .iter()
-        .map(|(path, reason)| serde_json::json!({ "file": path, "reason": reason }))
+        .map(|(id, reason)| serde_json::json!({ "file": id.to_string(), "reason": reason }))
         .collect();
     let body = serde_json::json!({
         "ready": ready,
@@ -63,15 +63,9 @@ pub async fn readyz(State(probes): State<Probes>) -> Response {
         .into_response()
 }
 
-/// Prometheus text exposition.
+/// The metrics in the OpenMetrics text format, which Prometheus scrapes
+/// natively.
 pub async fn metrics(State(probes): State<Probes>) -> Response {
     let text = probes.metrics.render(&probes.catalog.snapshot());
-    (
-        [(
-            header::CONTENT_TYPE,
-            "text/plain; version=0.0.4; charset=utf-8",
-        )],
-        text,
-    )
-        .into_response()
+    ([(header::CONTENT_TYPE, metrics::CONTENT_TYPE)], text).into_response()
 }

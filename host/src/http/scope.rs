@@ -18,12 +18,12 @@ use serde::Deserialize;
 
 use super::auth::ResourceMetadata;
 use crate::caller::{Caller, ScopePolicy};
-use crate::catalog::Catalog;
+use crate::service::{CallService, Error, Who};
 
 #[derive(Clone)]
 pub struct ScopeCheck {
     pub policy: Arc<ScopePolicy>,
-    pub catalog: Arc<Catalog>,
+    pub service: CallService,
     pub metadata: ResourceMetadata,
     pub max_body: usize,
 }
@@ -59,12 +59,13 @@ pub async fn check(State(check): State<ScopeCheck>, request: Request, next: Next
         params: Some(Params { name: Some(name) }),
     }) = serde_json::from_slice::<Message>(&bytes)
         && method == "tools/call"
-        && let Some(tool) = check.catalog.snapshot().tools.get(&name).cloned()
     {
-        let missing = check.policy.missing(&tool.group.name, Some(&caller));
-        if !missing.is_empty() {
+        let who = Who {
+            caller: Some(&caller),
+            request_id: None,
+        };
+        if let Err(Error::Forbidden { missing, .. }) = check.service.tool(who, &name) {
             let scope = missing.join(" ");
-            tracing::info!(subject = %caller.subject, tool = %name, missing = %scope, "insufficient scope");
             let description = format!("tool `{name}` needs scope {scope}");
             let mut challenge = check
                 .metadata

@@ -5,7 +5,7 @@
 //! served becomes a [`LoadError`] naming the file and the reason.
 
 use std::fmt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use wasmtime::Trap;
 
@@ -237,14 +237,21 @@ pub fn check_output(output: &Output, limits: &Limits) -> Result<(), FaultKind> {
 /// A file that could not be loaded as a group.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LoadError {
-    pub path: PathBuf,
+    /// What could not be loaded or served.
+    pub source: crate::source::SourceId,
     pub reason: String,
 }
 
 impl LoadError {
+    /// A file that could not be loaded.
     pub fn new(path: &Path, reason: impl Into<String>) -> Self {
+        Self::of(crate::source::SourceId::file(path), reason)
+    }
+
+    /// A source that could not be loaded or served.
+    pub fn of(source: crate::source::SourceId, reason: impl Into<String>) -> Self {
         Self {
-            path: path.to_owned(),
+            source,
             reason: reason.into(),
         }
     }
@@ -252,7 +259,7 @@ impl LoadError {
 
 impl fmt::Display for LoadError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.path.display(), self.reason)
+        write!(f, "{}: {}", self.source, self.reason)
     }
 }
 

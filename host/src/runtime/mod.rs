@@ -8,26 +8,31 @@
 //! in a pooling allocator; `instances = "reuse"` keeps one instance per
 //! group, discarded after any fault. This module knows nothing of MCP.
 
+mod ask;
 pub mod cache;
+pub mod capability;
 pub mod capture;
 mod fault;
-pub mod grants;
 mod state;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use futures::FutureExt as _;
 use tokio::sync::{Mutex, Semaphore};
 use tokio_util::sync::CancellationToken;
-use wasmtime::component::{Component, HasSelf, Instance, InstancePre, Linker};
+use wasmtime::component::{Component, Instance, InstancePre, Linker};
 use wasmtime::{Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store};
 
 pub use fault::{Fault, FaultKind, LoadError};
 pub use state::{EventSink, PluginEvent};
 
 use crate::config::{Config, InstanceMode, LimitOverrides, Limits, Policy};
+use crate::source::{Answer, Description, Outcome, Source, SourceId};
+use ask::Ask;
+use capability::{Capability, Grant};
 use state::CallState;
 
 wasmtime::component::bindgen!({
@@ -67,6 +72,7 @@ pub struct Runtime {
     /// Compilations running at once: each already uses every core, so more
     /// would only add their scratch memory to the peak.
     compiles: Arc<Semaphore>,
+    capabilities: Vec<Arc<dyn Capability>>,
     _ticker: Ticker,
 }
 
@@ -90,9 +96,13 @@ impl Runtime {
                     .map(|name| config.policy(name, &overrides).limits.stack),
             )
             .collect();
+        let capabilities = capability::all();
         let mut engines = BTreeMap::new();
         for stack in stacks {
-            engines.insert(stack, Sandbox::new(stack, max_memory, max_calls)?);
+            engines.insert(
+                stack,
+                Sandbox::new(stack, max_memory, max_calls, &capabilities)?,
+            );
         }
         let ticker = Ticker::start(engines.values().map(|s| s.engine.clone()).collect());
         let cache = config
@@ -117,6 +127,7 @@ impl Runtime {
             compiles: Arc::new(Semaphore::new(
                 std::thread::available_parallelism().map_or(2, |n| n.get()),
             )),
+            capabilities,
             _ticker: ticker,
         }))
     }
@@ -165,20 +176,15 @@ impl Runtime {
                 .await?
                 .0
         };
-        let grants =
-            grants::from_policy(&policy).map_err(|e| LoadError::new(path, format!("{:#}", e)))?;
+        let grants = capability::grants(&self.capabilities, &info.name, &policy)
+            .map_err(|e| LoadError::new(path, e))?;
         Ok(Group {
             name: info.name.clone().into(),
-            path: path.to_owned(),
+            id: SourceId::file(path),
             hash,
             cached: origin == cache::Origin::Cached,
-            info,
-            operations: declared.operations,
-            resources: declared.resources,
-            templates: declared.templates,
-            prompts: declared.prompts,
+            description: declared,
             reused: (policy.instances == InstanceMode::Reuse).then(|| Mutex::new(None)),
-            config: Arc::new(policy.config.clone()),
             policy,
             grants: Arc::new(grants),
             pre,
@@ -188,7 +194,12 @@ impl Runtime {
 }
 
 impl Sandbox {
-    fn new(stack: u64, max_memory: u64, max_calls: u32) -> anyhow::Result<Self> {
+    fn new(
+        stack: u64,
+        max_memory: u64,
+        max_calls: u32,
+        capabilities: &[Arc<dyn Capability>],
+    ) -> anyhow::Result<Self> {
         // Slots for every concurrent call plus reused instances and loads.
         let instances = max_calls + 64;
         let mut pool = PoolingAllocationConfig::default();
@@ -210,10 +221,9 @@ impl Sandbox {
         let engine = Engine::new(&config)
             .map_err(|e| anyhow::anyhow!("cannot create the wasm engine: {e:#}"))?;
         let mut linker = Linker::new(&engine);
-        wasmtime_wasi::p2::add_to_linker_async(&mut linker)
-            .map_err(|e| anyhow::anyhow!("{e:#}"))?;
-        ServiceGroup::add_to_linker::<CallState, HasSelf<CallState>>(&mut linker, |state| state)
-            .map_err(|e| anyhow::anyhow!("{e:#}"))?;
+        for capability in capabilities {
+            capability.link(&mut linker)?;
+        }
         Ok(Self { engine, linker })
     }
 
@@ -284,50 +294,12 @@ impl Exports {
     }
 }
 
-/// Everything a group declares about itself at load.
-struct Declared {
-    info: GroupInfo,
-    operations: Vec<Operation>,
-    resources: Vec<ResourceInfo>,
-    templates: Vec<ResourceTemplate>,
-    prompts: Vec<PromptInfo>,
-}
-
-/// What a caller asks of a group.
-#[derive(Debug, Clone, Copy)]
-pub enum Request<'a> {
-    /// Run an operation with arguments (a JSON object as text).
-    Call {
-        operation: &'a str,
-        arguments: &'a str,
-    },
-    /// Read a resource by its declared URI.
-    Read { uri: &'a str },
-    /// Render a prompt.
-    Prompt {
-        name: &'a str,
-        arguments: &'a [(String, String)],
-    },
-    /// Suggest values for an argument.
-    Complete(&'a CompletionRequest),
-}
-
-/// A group's answer to a [`Request`] of the same kind: its own result or
-/// its own error.
-#[derive(Debug)]
-pub enum Reply {
-    Call(Result<Output, PluginError>),
-    Read(Result<Vec<EmbeddedResource>, PluginError>),
-    Prompt(Result<PromptResult, PluginError>),
-    Complete(Result<Completion, PluginError>),
-}
-
 /// Instantiates a freshly loaded component once to read its metadata.
-async fn describe(prepared: &Prepared, path: &Path) -> Result<Declared, LoadError> {
+async fn describe(prepared: &Prepared, path: &Path) -> Result<Description, LoadError> {
     let pre = &prepared.pre;
     let exports = &prepared.exports;
     let limits = Limits::default();
-    let state = CallState::new("(loading)".into(), &[], Arc::default(), &limits)
+    let state = CallState::new("(loading)".into(), &[], &limits)
         .map_err(|e| LoadError::new(path, format!("{e:#}")))?;
     let mut store =
         new_store(pre.engine(), state).map_err(|e| LoadError::new(path, format!("{e:#}")))?;
@@ -355,7 +327,7 @@ async fn describe(prepared: &Prepared, path: &Path) -> Result<Declared, LoadErro
                 .call_list(&mut store)
                 .await?;
         }
-        wasmtime::Result::Ok(Declared {
+        wasmtime::Result::Ok(Description {
             info,
             operations,
             resources,
@@ -405,25 +377,16 @@ pub struct Group {
     /// The group's name as it describes itself.
     pub name: Arc<str>,
     /// The file it was loaded from.
-    pub path: PathBuf,
+    pub id: SourceId,
     /// Hash of the file's contents.
     pub hash: blake3::Hash,
     /// Whether its compilation came from the compile cache.
     pub cached: bool,
     /// What the group says about itself.
-    pub info: GroupInfo,
-    /// Its operations, as declared.
-    pub operations: Vec<Operation>,
-    /// Its static resources, as declared.
-    pub resources: Vec<ResourceInfo>,
-    /// Its resource templates, as declared.
-    pub templates: Vec<ResourceTemplate>,
-    /// Its prompts, as declared.
-    pub prompts: Vec<PromptInfo>,
+    pub description: Description,
     /// The effective policy.
     pub policy: Policy,
-    config: Arc<BTreeMap<String, String>>,
-    grants: Arc<Vec<Box<dyn grants::Grant>>>,
+    grants: Arc<Vec<Arc<dyn Grant>>>,
     pre: Prepared,
     reused: Option<Mutex<Option<Live>>>,
     calls: Arc<Semaphore>,
@@ -435,45 +398,81 @@ struct Live {
     instance: Instance,
 }
 
-/// What a successful call produced.
-#[derive(Debug)]
-pub struct Success<T = Result<Output, PluginError>> {
-    /// The guest's answer: its own result or its own error.
-    pub result: T,
-    /// Fuel the call consumed.
-    pub fuel_used: u64,
-}
+impl Source for Group {
+    fn id(&self) -> &SourceId {
+        &self.id
+    }
 
-impl Group {
-    /// Runs operation `operation` with `arguments` (a JSON object as text).
-    /// `events` receives the guest's log and progress messages and its
-    /// requests to the client; `cancel` stops the call.
-    pub async fn call(
-        &self,
-        operation: &str,
-        arguments: &str,
+    fn name(&self) -> &Arc<str> {
+        &self.name
+    }
+
+    fn description(&self) -> &Description {
+        &self.description
+    }
+
+    fn policy(&self) -> &Policy {
+        &self.policy
+    }
+
+    fn digest(&self) -> Option<blake3::Hash> {
+        Some(self.hash)
+    }
+
+    fn call<'a>(
+        &'a self,
+        operation: &'a str,
+        arguments: &'a str,
         events: Option<EventSink>,
         cancel: CancellationToken,
-    ) -> Result<Success, Fault> {
-        let request = Request::Call {
+    ) -> Outcome<'a, Output> {
+        let request = ask::Call {
             operation,
             arguments,
         };
-        let Success { result, fuel_used } = self.invoke(request, events, cancel).await?;
-        match result {
-            Reply::Call(result) => Ok(Success { result, fuel_used }),
-            _ => unreachable!("a call is answered by a call reply"),
-        }
+        self.invoke(request, events, cancel).boxed()
     }
 
-    /// Runs any [`Request`] in the sandbox, under the group's policy, like
-    /// [`Group::call`].
-    pub async fn invoke(
-        &self,
-        request: Request<'_>,
+    fn read<'a>(
+        &'a self,
+        uri: &'a str,
         events: Option<EventSink>,
         cancel: CancellationToken,
-    ) -> Result<Success<Reply>, Fault> {
+    ) -> Outcome<'a, Vec<EmbeddedResource>> {
+        self.invoke(ask::Read { uri }, events, cancel).boxed()
+    }
+
+    fn prompt<'a>(
+        &'a self,
+        name: &'a str,
+        arguments: &'a [(String, String)],
+        events: Option<EventSink>,
+        cancel: CancellationToken,
+    ) -> Outcome<'a, PromptResult> {
+        self.invoke(ask::GetPrompt { name, arguments }, events, cancel)
+            .boxed()
+    }
+
+    fn complete<'a>(
+        &'a self,
+        request: &'a CompletionRequest,
+        events: Option<EventSink>,
+        cancel: CancellationToken,
+    ) -> Outcome<'a, Completion> {
+        self.invoke(ask::Complete(request), events, cancel).boxed()
+    }
+}
+
+impl Group {
+    /// Runs one request in the sandbox under the group's policy. `events`
+    /// receives the guest's log and progress messages and its requests to
+    /// the client; `cancel` stops the call.
+    async fn invoke<A: Ask>(
+        &self,
+        request: A,
+        events: Option<EventSink>,
+        cancel: CancellationToken,
+    ) -> Result<Answer<A::Answer>, Fault> {
         let _slot = self
             .calls
             .acquire()
@@ -484,15 +483,7 @@ impl Group {
             None => {
                 let mut store = self.new_store()?;
                 store.data_mut().begin_call(limits, events, cancel.clone());
-                let instance = self
-                    .pre
-                    .pre
-                    .instantiate_async(&mut store)
-                    .await
-                    .map_err(|e| {
-                        let kind = fault::classify(&e, store.data(), limits);
-                        self.fault(FaultKind::Instantiate(kind.describe(&self.name, limits)))
-                    })?;
+                let instance = self.instantiate(&mut store).await?;
                 self.run(&mut store, &instance, request, cancel).await
             }
             Some(slot) => {
@@ -504,17 +495,7 @@ impl Group {
                         store
                             .data_mut()
                             .begin_call(limits, None, CancellationToken::new());
-                        let instance =
-                            self.pre
-                                .pre
-                                .instantiate_async(&mut store)
-                                .await
-                                .map_err(|e| {
-                                    let kind = fault::classify(&e, store.data(), limits);
-                                    self.fault(FaultKind::Instantiate(
-                                        kind.describe(&self.name, limits),
-                                    ))
-                                })?;
+                        let instance = self.instantiate(&mut store).await?;
                         Live { store, instance }
                     }
                 };
@@ -537,14 +518,21 @@ impl Group {
         }
     }
 
+    async fn instantiate(&self, store: &mut Store<CallState>) -> Result<Instance, Fault> {
+        let limits = &self.policy.limits;
+        self.pre
+            .pre
+            .instantiate_async(&mut *store)
+            .await
+            .map_err(|e| {
+                let kind = fault::classify(&e, store.data(), limits);
+                self.fault(FaultKind::Instantiate(kind.describe(&self.name, limits)))
+            })
+    }
+
     fn new_store(&self) -> Result<Store<CallState>, Fault> {
-        let state = CallState::new(
-            self.name.clone(),
-            &self.grants,
-            self.config.clone(),
-            &self.policy.limits,
-        )
-        .map_err(|e| self.fault(FaultKind::Host(format!("{e:#}"))))?;
+        let state = CallState::new(self.name.clone(), &self.grants, &self.policy.limits)
+            .map_err(|e| self.fault(FaultKind::Host(format!("{e:#}"))))?;
         let mut store = new_store(self.pre.pre.engine(), state)
             .map_err(|e| self.fault(FaultKind::Host(format!("{e:#}"))))?;
         store
@@ -557,67 +545,25 @@ impl Group {
         Ok(store)
     }
 
-    async fn run(
+    async fn run<A: Ask>(
         &self,
         store: &mut Store<CallState>,
         instance: &Instance,
-        request: Request<'_>,
+        request: A,
         cancel: CancellationToken,
-    ) -> Result<Success<Reply>, Fault> {
+    ) -> Result<Answer<A::Answer>, Fault> {
         let limits = &self.policy.limits;
         store.set_epoch_deadline(1);
-        let exports = &self.pre.exports;
-        let call = async {
-            wasmtime::Result::Ok(match request {
-                Request::Call {
-                    operation,
-                    arguments,
-                } => Reply::Call(
-                    exports
-                        .tools
-                        .load(&mut *store, instance)?
-                        .call_call(&mut *store, operation, arguments)
-                        .await?,
-                ),
-                Request::Read { uri } => Reply::Read(match &exports.resources {
-                    Some(indices) => {
-                        indices
-                            .load(&mut *store, instance)?
-                            .call_read(&mut *store, uri)
-                            .await?
-                    }
-                    None => Err(not_offered("resources")),
-                }),
-                Request::Prompt { name, arguments } => Reply::Prompt(match &exports.prompts {
-                    Some(indices) => {
-                        indices
-                            .load(&mut *store, instance)?
-                            .call_get(&mut *store, name, arguments)
-                            .await?
-                    }
-                    None => Err(not_offered("prompts")),
-                }),
-                Request::Complete(request) => Reply::Complete(match &exports.completions {
-                    Some(indices) => {
-                        indices
-                            .load(&mut *store, instance)?
-                            .call_complete(&mut *store, request)
-                            .await?
-                    }
-                    None => Ok(Completion {
-                        values: Vec::new(),
-                        total: None,
-                        has_more: false,
-                    }),
-                }),
-            })
-        };
-        let outcome = tokio::select! {
-            outcome = tokio::time::timeout(limits.timeout + DEADLINE_GRACE, call) => outcome,
-            () = cancel.cancelled() => {
-                store.data_mut().end_call();
-                return Err(self.fault(FaultKind::Cancelled));
+        let outcome = {
+            let call = request.ask(&mut *store, instance, &self.pre.exports);
+            tokio::select! {
+                outcome = tokio::time::timeout(limits.timeout + DEADLINE_GRACE, call) => Some(outcome),
+                () = cancel.cancelled() => None,
             }
+        };
+        let Some(outcome) = outcome else {
+            store.data_mut().end_call();
+            return Err(self.fault(FaultKind::Cancelled));
         };
         let fuel_used = limits.fuel.saturating_sub(store.get_fuel().unwrap_or(0));
         store.data_mut().end_call();
@@ -627,51 +573,13 @@ impl Group {
             Err(_elapsed) => Err(self.fault(FaultKind::Timeout)),
             Ok(Err(error)) => Err(self.fault(fault::classify(&error, state, limits))),
             Ok(Ok(result)) => {
-                check_reply(&result, limits).map_err(|kind| self.fault(kind))?;
-                Ok(Success { result, fuel_used })
+                if let Ok(answer) = &result {
+                    A::check(answer, limits).map_err(|kind| self.fault(kind))?;
+                }
+                Ok(Answer { result, fuel_used })
             }
         }
     }
-
-    fn fault(&self, kind: FaultKind) -> Fault {
-        Fault {
-            group: self.name.clone(),
-            limits: self.policy.limits,
-            kind,
-        }
-    }
-}
-
-/// The error a request gets from a group that does not export the
-/// interface it needs.
-fn not_offered(what: &str) -> PluginError {
-    PluginError {
-        kind: ErrorKind::NotFound,
-        message: format!("this group offers no {what}"),
-    }
-}
-
-/// Checks what a group answered against the limits it runs under.
-fn check_reply(reply: &Reply, limits: &Limits) -> Result<(), FaultKind> {
-    let too_large = |size: u64| {
-        (size > limits.max_output).then_some(FaultKind::OutputTooLarge { size: Some(size) })
-    };
-    let failure = match reply {
-        Reply::Call(Ok(output)) => return fault::check_output(output, limits),
-        Reply::Read(Ok(parts)) => too_large(parts.iter().map(fault::resource_size).sum()),
-        Reply::Prompt(Ok(prompt)) => too_large(
-            prompt
-                .messages
-                .iter()
-                .map(|m| fault::content_size(&m.content))
-                .sum(),
-        ),
-        Reply::Complete(Ok(completion)) => {
-            too_large(completion.values.iter().map(|v| v.len() as u64).sum())
-        }
-        _ => None,
-    };
-    failure.map_or(Ok(()), Err)
 }
 
 /// Advances every engine's epoch each [`TICK`] until dropped.

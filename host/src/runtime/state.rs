@@ -1,7 +1,6 @@
 //! Per-store state: the WASI context, the memory limiter, captured stdio and
 //! the `host` interface a group imports.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -12,8 +11,8 @@ use wasmtime::ResourceLimiter;
 use wasmtime::component::ResourceTable;
 use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
+use super::capability::{Extensions, Grant, HostConfig, InstanceBuilder};
 use super::capture::Tail;
-use super::grants::Grant;
 use super::toolhost::plugin::{host, types};
 use crate::config::Limits;
 
@@ -61,7 +60,8 @@ pub struct CallState {
     pub limiter: MemoryLimiter,
     pub stdout: Tail,
     pub stderr: Tail,
-    config: Arc<BTreeMap<String, String>>,
+    /// Per-instance state of the capabilities granted.
+    pub extensions: Extensions,
     events: Option<EventSink>,
     events_sent: u32,
     cancel: CancellationToken,
@@ -72,8 +72,7 @@ pub struct CallState {
 impl CallState {
     pub fn new(
         group: Arc<str>,
-        grants: &[Box<dyn Grant>],
-        config: Arc<BTreeMap<String, String>>,
+        grants: &[Arc<dyn Grant>],
         limits: &Limits,
     ) -> anyhow::Result<Self> {
         let stdout = Tail::default();
@@ -83,8 +82,12 @@ impl CallState {
             .stderr(stderr.clone())
             .allow_tcp(false)
             .allow_udp(false);
+        let mut extensions = Extensions::default();
         for grant in grants {
-            grant.apply(&mut wasi)?;
+            grant.build(&mut InstanceBuilder {
+                wasi: &mut wasi,
+                extensions: &mut extensions,
+            })?;
         }
         Ok(Self {
             group,
@@ -93,7 +96,7 @@ impl CallState {
             limiter: MemoryLimiter::new(limits.memory),
             stdout,
             stderr,
-            config,
+            extensions,
             events: None,
             events_sent: 0,
             cancel: CancellationToken::new(),
@@ -257,7 +260,9 @@ impl host::Host for CallState {
     }
 
     fn config(&mut self, key: String) -> Option<String> {
-        self.config.get(&key).cloned()
+        self.extensions
+            .get::<HostConfig>()
+            .and_then(|config| config.0.get(&key).cloned())
     }
 
     fn resource_updated(&mut self, uri: String) {

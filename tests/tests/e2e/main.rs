@@ -8,6 +8,7 @@ mod examples;
 mod faults;
 mod http_auth;
 mod http_basics;
+mod http_limits;
 mod loading;
 mod reload;
 mod sandbox;

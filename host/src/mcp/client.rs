@@ -1,0 +1,274 @@
+//! The MCP client on the other end of a request, as the call service's
+//! [`Client`]: log and progress notifications to the peer, sampling and
+//! elicitation requests to it when it offers them.
+
+// MCP logging (`notifications/message`) is deprecated by SEP-2577 in the
+// newest protocol era, but every client of the current eras uses it.
+#![allow(deprecated)]
+
+use std::sync::{Arc, Mutex};
+
+use base64::Engine as _;
+use futures::future::BoxFuture;
+use rmcp::model::{
+    LoggingLevel, LoggingMessageNotificationParam, ProgressNotificationParam, ProgressToken,
+};
+use rmcp::{Peer, RoleServer};
+use serde_json::{Value, json};
+
+use super::convert::{severity, to_content_block, to_logging_level, to_role};
+use crate::published::UriMap;
+use crate::service::Client;
+use crate::source::{
+    self, Content, ElicitAction, ElicitResponse, Level, Role, SamplingRequest, SamplingResponse,
+};
+
+/// A client connected through rmcp (stdio, or an HTTP session or stream).
+pub struct PeerClient {
+    pub peer: Peer<RoleServer>,
+    pub progress_token: Option<ProgressToken>,
+    /// The level this request asked for (2026-07-28), else the session's.
+    pub request_level: Option<LoggingLevel>,
+    pub session_level: Arc<Mutex<LoggingLevel>>,
+}
+
+impl Client for PeerClient {
+    fn log(&self, level: Level, message: String) -> BoxFuture<'_, ()> {
+        Box::pin(async move {
+            let level = to_logging_level(level);
+            let threshold = self
+                .request_level
+                .unwrap_or_else(|| *self.session_level.lock().unwrap_or_else(|e| e.into_inner()));
+            if severity(level) < severity(threshold) {
+                return;
+            }
+            let _ = self
+                .peer
+                .notify_logging_message(LoggingMessageNotificationParam::new(
+                    level,
+                    Value::String(message),
+                ))
+                .await;
+        })
+    }
+
+    fn progress(
+        &self,
+        done: f64,
+        total: Option<f64>,
+        message: Option<String>,
+    ) -> BoxFuture<'_, ()> {
+        Box::pin(async move {
+            let Some(token) = &self.progress_token else {
+                return;
+            };
+            let mut param = ProgressNotificationParam::new(token.clone(), done);
+            param.total = total;
+            param.message = message;
+            let _ = self.peer.notify_progress(param).await;
+        })
+    }
+
+    fn sample<'a>(
+        &'a self,
+        request: SamplingRequest,
+        uris: &'a UriMap,
+    ) -> BoxFuture<'a, Result<SamplingResponse, String>> {
+        Box::pin(sample(&self.peer, request, uris))
+    }
+
+    fn elicit(
+        &self,
+        message: String,
+        requested_schema: String,
+    ) -> BoxFuture<'_, Result<ElicitResponse, String>> {
+        Box::pin(async move { elicit(&self.peer, message, &requested_schema).await })
+    }
+}
+
+/// What a source hears when it asks the client something during a
+/// stateless request.
+const NO_REQUESTS_WHEN_STATELESS: &str = "is not available: this request uses the stateless \
+     MCP protocol (2026-07-28), in which servers may not send requests to the client during a call";
+
+/// The client of a stateless request answered without a protocol session:
+/// log lines at the request's level are kept to send before the result;
+/// nobody asked for progress; requests to the client are refused.
+pub struct StatelessClient {
+    pub threshold: LoggingLevel,
+    pub logs: Mutex<Vec<LoggingMessageNotificationParam>>,
+}
+
+impl Client for StatelessClient {
+    fn log(&self, level: Level, message: String) -> BoxFuture<'_, ()> {
+        let level = to_logging_level(level);
+        if severity(level) >= severity(self.threshold) {
+            self.logs.lock().unwrap_or_else(|e| e.into_inner()).push(
+                LoggingMessageNotificationParam::new(level, Value::String(message)),
+            );
+        }
+        Box::pin(async {})
+    }
+
+    fn progress(
+        &self,
+        _done: f64,
+        _total: Option<f64>,
+        _message: Option<String>,
+    ) -> BoxFuture<'_, ()> {
+        Box::pin(async {})
+    }
+
+    fn sample<'a>(
+        &'a self,
+        _request: SamplingRequest,
+        _uris: &'a UriMap,
+    ) -> BoxFuture<'a, Result<SamplingResponse, String>> {
+        Box::pin(async { Err(format!("sampling {NO_REQUESTS_WHEN_STATELESS}")) })
+    }
+
+    fn elicit(
+        &self,
+        _message: String,
+        _requested_schema: String,
+    ) -> BoxFuture<'_, Result<ElicitResponse, String>> {
+        Box::pin(async { Err(format!("elicitation {NO_REQUESTS_WHEN_STATELESS}")) })
+    }
+}
+
+/// Forwards a group's sampling request to the client.
+async fn sample(
+    peer: &Peer<RoleServer>,
+    request: SamplingRequest,
+    uris: &UriMap,
+) -> Result<SamplingResponse, String> {
+    let offered = peer
+        .peer_info()
+        .is_some_and(|info| info.capabilities.sampling.is_some());
+    if !offered {
+        return Err(
+            "the MCP client does not offer sampling (no `sampling` capability); \
+                    the operation must work without it"
+                .to_owned(),
+        );
+    }
+    let mut messages = Vec::with_capacity(request.messages.len());
+    for message in request.messages {
+        let content = serde_json::to_value(to_content_block(message.content, uris))
+            .map_err(|e| e.to_string())?;
+        if !matches!(
+            content.get("type").and_then(Value::as_str),
+            Some("text" | "image" | "audio")
+        ) {
+            return Err("sampling messages may only hold text, image or audio".to_owned());
+        }
+        messages.push(json!({ "role": to_role(message.role), "content": content }));
+    }
+    let mut params = json!({
+        "messages": messages,
+        "maxTokens": request.max_tokens,
+    });
+    if let Some(system) = request.system_prompt {
+        params["systemPrompt"] = json!(system);
+    }
+    if let Some(temperature) = request.temperature {
+        params["temperature"] = json!(temperature);
+    }
+    if !request.stop_sequences.is_empty() {
+        params["stopSequences"] = json!(request.stop_sequences);
+    }
+    if !request.model_hints.is_empty() {
+        let hints: Vec<Value> = request
+            .model_hints
+            .iter()
+            .map(|name| json!({ "name": name }))
+            .collect();
+        params["modelPreferences"] = json!({ "hints": hints });
+    }
+    let params = serde_json::from_value(params)
+        .map_err(|e| format!("the sampling request is not valid MCP: {e}"))?;
+    let result = peer
+        .create_message(params)
+        .await
+        .map_err(|e| format!("the client refused or failed the sampling request: {e}"))?;
+    let result = serde_json::to_value(&result).map_err(|e| e.to_string())?;
+    let content = match &result["content"] {
+        Value::Array(parts) => parts.first().cloned().unwrap_or(Value::Null),
+        one => one.clone(),
+    };
+    Ok(SamplingResponse {
+        role: if result["role"] == "assistant" {
+            Role::Assistant
+        } else {
+            Role::User
+        },
+        content: content_from_json(&content)?,
+        model: result["model"].as_str().unwrap_or_default().to_owned(),
+        stop_reason: result["stopReason"].as_str().map(str::to_owned),
+    })
+}
+
+/// Sampling content from the client, in the group's terms.
+fn content_from_json(content: &Value) -> Result<Content, String> {
+    let text = |key: &str| content[key].as_str().unwrap_or_default().to_owned();
+    let media = || -> Result<source::Media, String> {
+        Ok(source::Media {
+            data: base64::engine::general_purpose::STANDARD
+                .decode(text("data"))
+                .map_err(|e| format!("the client sent invalid base64: {e}"))?,
+            mime_type: text("mimeType"),
+        })
+    };
+    match content["type"].as_str() {
+        Some("text") => Ok(Content::Text(text("text"))),
+        Some("image") => Ok(Content::Image(media()?)),
+        Some("audio") => Ok(Content::Audio(media()?)),
+        other => Err(format!(
+            "the client answered with content of type {other:?}, which groups cannot receive"
+        )),
+    }
+}
+
+/// Forwards a group's elicitation request to the client.
+async fn elicit(
+    peer: &Peer<RoleServer>,
+    message: String,
+    requested_schema: &str,
+) -> Result<ElicitResponse, String> {
+    let offered = peer
+        .peer_info()
+        .is_some_and(|info| info.capabilities.elicitation.is_some());
+    if !offered {
+        return Err(
+            "the MCP client does not offer elicitation (no `elicitation` capability); \
+                    the operation must work without it"
+                .to_owned(),
+        );
+    }
+    let schema: Value = serde_json::from_str(requested_schema)
+        .map_err(|e| format!("the requested schema is not JSON: {e}"))?;
+    let params = serde_json::from_value(json!({
+        "mode": "form",
+        "message": message,
+        "requestedSchema": schema,
+    }))
+    .map_err(|e| {
+        format!("the requested schema is not one MCP elicitation accepts (a flat object of strings, numbers, booleans and enums): {e}")
+    })?;
+    let result = peer
+        .create_elicitation(params)
+        .await
+        .map_err(|e| format!("the client refused or failed the elicitation: {e}"))?;
+    let result = serde_json::to_value(&result).map_err(|e| e.to_string())?;
+    Ok(ElicitResponse {
+        action: match result["action"].as_str() {
+            Some("accept") => ElicitAction::Accept,
+            Some("decline") => ElicitAction::Decline,
+            _ => ElicitAction::Cancel,
+        },
+        content: result
+            .get("content")
+            .filter(|c| !c.is_null())
+            .map(Value::to_string),
+    })
+}

@@ -1,0 +1,438 @@
+//! The MCP door: an rmcp `ServerHandler`, the same for stdio and HTTP. It
+//! translates each MCP request into a call-service request and the reply
+//! back, and nothing else.
+//!
+//! - [`convert`]: catalog and source data ↔ rmcp's model types.
+//! - [`client`]: the peer as the call service's client (log, progress,
+//!   sampling, elicitation).
+//! - [`notify`]: list changes, resource updates and host notices.
+
+// MCP logging (`notifications/message`, `logging/setLevel`) is deprecated by
+// SEP-2577 in the newest protocol era, but every client of the current eras
+// uses it, and it is how plugin log lines reach them.
+#![allow(deprecated)]
+
+pub mod client;
+pub mod convert;
+mod notify;
+
+use std::collections::{BTreeMap, HashSet};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use rmcp::model::{
+    CallToolRequestParams, CallToolResponse, CompleteRequestParams, CompleteResult, DiscoverResult,
+    GetPromptRequestParams, GetPromptResponse, GetPromptResult, Implementation,
+    InitializeRequestParams, InitializeResult, ListPromptsResult, ListResourceTemplatesResult,
+    ListResourcesResult, ListToolsResult, LoggingLevel, PaginatedRequestParams, PromptMessage,
+    ReadResourceRequestParams, ReadResourceResponse, ReadResourceResult, Reference,
+    ServerCapabilities, ServerConfig, SetLevelRequestParams, SubscribeRequestParams,
+    SubscriptionFilter, Tool as McpTool, UnsubscribeRequestParams,
+};
+use rmcp::service::{NotificationContext, RequestContext, SubscriptionContext};
+use rmcp::{ErrorData as McpError, RoleServer, ServerHandler};
+use serde_json::Value;
+
+pub use convert::{to_call_result, to_mcp_tool};
+
+use crate::caller::{self, Caller};
+use crate::service::{CallService, CompletionRef, Who};
+use client::PeerClient;
+use convert::{to_content_block, to_mcp_error, to_resource_contents, to_role};
+
+/// Longest `initialize` and `server/discover` wait for the initial load,
+/// so that instructions describe the groups; a client's first list waits
+/// longer (the call service's own bound).
+const INSTRUCTIONS_WAIT: Duration = Duration::from_secs(10);
+
+/// One client connection's view of the call service.
+#[derive(Clone)]
+pub struct Handler {
+    service: CallService,
+    /// Least severe level of plugin log messages sent to this client.
+    min_level: Arc<Mutex<LoggingLevel>>,
+    /// Resource URIs (as published) this client subscribed to.
+    subscriptions: Arc<Mutex<HashSet<String>>>,
+}
+
+/// Who is asking, as the transport told rmcp.
+fn who(context: &RequestContext<RoleServer>) -> Who<'_> {
+    Who {
+        caller: caller::caller(context),
+        request_id: caller::request_id(context),
+    }
+}
+
+impl Handler {
+    pub fn new(service: CallService) -> Self {
+        Self {
+            service,
+            min_level: Arc::new(Mutex::new(LoggingLevel::Info)),
+            subscriptions: Arc::default(),
+        }
+    }
+
+    /// A handler for another client: same service, its own log level and
+    /// subscriptions.
+    pub fn for_new_client(&self) -> Self {
+        Self::new(self.service.clone())
+    }
+
+    /// The client of one request.
+    fn client(&self, context: &RequestContext<RoleServer>) -> PeerClient {
+        PeerClient {
+            peer: context.peer.clone(),
+            progress_token: context.meta.get_progress_token(),
+            // A 2026-07-28 request names its own level; older sessions set
+            // one with logging/setLevel.
+            request_level: context.meta.log_level(),
+            session_level: self.min_level.clone(),
+        }
+    }
+
+    async fn instructions(&self, who: Who<'_>) -> Option<String> {
+        tokio::time::timeout(INSTRUCTIONS_WAIT, self.service.instructions(who))
+            .await
+            .unwrap_or(None)
+    }
+}
+
+fn cursor(request: &Option<PaginatedRequestParams>) -> Option<&str> {
+    request.as_ref().and_then(|r| r.cursor.as_deref())
+}
+
+impl ServerHandler for Handler {
+    fn get_info(&self) -> ServerConfig {
+        let capabilities = ServerCapabilities::builder()
+            .enable_logging()
+            .enable_completions()
+            .enable_prompts()
+            .enable_prompts_list_changed()
+            .enable_resources()
+            .enable_resources_list_changed()
+            .enable_resources_subscribe()
+            .enable_tools()
+            .enable_tool_list_changed()
+            .build();
+        let mut info = ServerConfig::new(capabilities);
+        info.server_info = Implementation::new("toolhost", env!("CARGO_PKG_VERSION"));
+        info
+    }
+
+    async fn initialize(
+        &self,
+        request: InitializeRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<InitializeResult, McpError> {
+        context.peer.set_peer_info(request.clone());
+        let mut result = self.negotiate_initialize(&request)?;
+        result.instructions = self.instructions(who(&context)).await;
+        Ok(result)
+    }
+
+    async fn discover(
+        &self,
+        context: RequestContext<RoleServer>,
+    ) -> Result<DiscoverResult, McpError> {
+        let mut info = self.get_info();
+        info.instructions = self.instructions(who(&context)).await;
+        Ok(DiscoverResult::from_server_info(
+            self.supported_protocol_versions().into_owned(),
+            info,
+        ))
+    }
+
+    async fn list_tools(
+        &self,
+        request: Option<PaginatedRequestParams>,
+        context: RequestContext<RoleServer>,
+    ) -> Result<ListToolsResult, McpError> {
+        let page = self
+            .service
+            .list_tools(who(&context), cursor(&request))
+            .await
+            .map_err(to_mcp_error)?;
+        let mut result =
+            ListToolsResult::with_all_items(page.items.iter().map(|t| to_mcp_tool(t)).collect());
+        result.next_cursor = page.next;
+        Ok(result)
+    }
+
+    async fn list_resources(
+        &self,
+        request: Option<PaginatedRequestParams>,
+        context: RequestContext<RoleServer>,
+    ) -> Result<ListResourcesResult, McpError> {
+        let page = self
+            .service
+            .list_resources(who(&context), cursor(&request))
+            .await
+            .map_err(to_mcp_error)?;
+        let mut result = ListResourcesResult::with_all_items(
+            page.items
+                .iter()
+                .map(|r| convert::to_mcp_resource(r))
+                .collect(),
+        );
+        result.next_cursor = page.next;
+        Ok(result)
+    }
+
+    async fn list_resource_templates(
+        &self,
+        request: Option<PaginatedRequestParams>,
+        context: RequestContext<RoleServer>,
+    ) -> Result<ListResourceTemplatesResult, McpError> {
+        let page = self
+            .service
+            .list_templates(who(&context), cursor(&request))
+            .await
+            .map_err(to_mcp_error)?;
+        let mut result = ListResourceTemplatesResult::with_all_items(
+            page.items
+                .iter()
+                .map(|t| convert::to_mcp_template(t))
+                .collect(),
+        );
+        result.next_cursor = page.next;
+        Ok(result)
+    }
+
+    async fn read_resource(
+        &self,
+        request: ReadResourceRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<ReadResourceResponse, McpError> {
+        let read = self
+            .service
+            .read_resource(
+                who(&context),
+                &request.uri,
+                &self.client(&context),
+                context.ct.clone(),
+            )
+            .await
+            .map_err(to_mcp_error)?;
+        let contents = read
+            .parts
+            .into_iter()
+            .map(|part| to_resource_contents(part, &read.uris))
+            .collect();
+        Ok(ReadResourceResult::new(contents).into())
+    }
+
+    async fn subscribe(
+        &self,
+        request: SubscribeRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<(), McpError> {
+        self.service
+            .subscribe(who(&context), &request.uri)
+            .map_err(to_mcp_error)?;
+        self.subscriptions
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(request.uri);
+        Ok(())
+    }
+
+    async fn unsubscribe(
+        &self,
+        request: UnsubscribeRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<(), McpError> {
+        self.subscriptions
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&request.uri);
+        Ok(())
+    }
+
+    async fn list_prompts(
+        &self,
+        request: Option<PaginatedRequestParams>,
+        context: RequestContext<RoleServer>,
+    ) -> Result<ListPromptsResult, McpError> {
+        let page = self
+            .service
+            .list_prompts(who(&context), cursor(&request))
+            .await
+            .map_err(to_mcp_error)?;
+        let mut result = ListPromptsResult::with_all_items(
+            page.items
+                .iter()
+                .map(|p| convert::to_mcp_prompt(p))
+                .collect(),
+        );
+        result.next_cursor = page.next;
+        Ok(result)
+    }
+
+    async fn get_prompt(
+        &self,
+        request: GetPromptRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<GetPromptResponse, McpError> {
+        let arguments = request
+            .arguments
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(name, value)| {
+                let value = match value {
+                    Value::String(text) => text,
+                    other => other.to_string(),
+                };
+                (name, value)
+            })
+            .collect();
+        let outcome = self
+            .service
+            .get_prompt(
+                who(&context),
+                &request.name,
+                arguments,
+                &self.client(&context),
+                context.ct.clone(),
+            )
+            .await
+            .map_err(to_mcp_error)?;
+        let prompt = &outcome.prompt;
+        let messages = outcome
+            .result
+            .messages
+            .into_iter()
+            .map(|m| PromptMessage::new(to_role(m.role), to_content_block(m.content, &prompt.uris)))
+            .collect();
+        let mut out = GetPromptResult::new(messages);
+        out.description = outcome
+            .result
+            .description
+            .or(prompt.declared.description.clone());
+        Ok(out.into())
+    }
+
+    async fn complete(
+        &self,
+        request: CompleteRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<CompleteResult, McpError> {
+        let reference = match &request.r#ref {
+            Reference::Prompt(reference) => CompletionRef::Prompt(reference.name.clone()),
+            Reference::Resource(reference) => CompletionRef::Template(reference.uri.clone()),
+            other => {
+                return Err(McpError::invalid_params(
+                    format!("completion for {other:?} is not supported"),
+                    None,
+                ));
+            }
+        };
+        let context_arguments = request
+            .context
+            .and_then(|c| c.arguments)
+            .map(|a| {
+                a.into_iter()
+                    .collect::<BTreeMap<_, _>>()
+                    .into_iter()
+                    .collect()
+            })
+            .unwrap_or_default();
+        let completion = self
+            .service
+            .complete(
+                who(&context),
+                reference,
+                request.argument.name,
+                request.argument.value,
+                context_arguments,
+                &self.client(&context),
+                context.ct.clone(),
+            )
+            .await
+            .map_err(to_mcp_error)?;
+        convert::to_complete_result(completion)
+    }
+
+    fn get_tool(&self, name: &str) -> Option<McpTool> {
+        self.service
+            .catalog()
+            .snapshot()
+            .tools
+            .get(name)
+            .map(|tool| to_mcp_tool(tool))
+    }
+
+    async fn call_tool(
+        &self,
+        request: CallToolRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<CallToolResponse, McpError> {
+        let who = who(&context);
+        let tool = self
+            .service
+            .find_tool(who, &request.name)
+            .await
+            .map_err(to_mcp_error)?;
+        let outcome = self
+            .service
+            .call(
+                who,
+                &tool,
+                request.arguments.unwrap_or_default(),
+                &self.client(&context),
+                context.ct.clone(),
+            )
+            .await;
+        Ok(to_call_result(&tool, outcome).into())
+    }
+
+    async fn set_level(
+        &self,
+        request: SetLevelRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<(), McpError> {
+        *self.min_level.lock().unwrap_or_else(|e| e.into_inner()) = request.level;
+        Ok(())
+    }
+
+    fn accepted_subscription_filter(
+        &self,
+        requested: &SubscriptionFilter,
+    ) -> Option<SubscriptionFilter> {
+        let filter = SubscriptionFilter::builder()
+            .tools_list_changed()
+            .prompts_list_changed()
+            .resources_list_changed();
+        // Any URI may be watched, including one a group serves later;
+        // each update is checked against the listener's scopes.
+        Some(
+            match &requested.resource_subscriptions {
+                Some(uris) => filter.resource_subscriptions(uris.clone()),
+                None => filter,
+            }
+            .build(),
+        )
+    }
+
+    /// The 2026-07-28 way to hear about list changes and resource updates:
+    /// a `subscriptions/listen` stream, open until the client cancels it.
+    async fn listen(&self, subscription: SubscriptionContext) -> Result<(), McpError> {
+        let caller = caller::caller(subscription.request_context()).cloned();
+        notify::listen(&self.service, subscription, caller).await;
+        Ok(())
+    }
+
+    async fn on_initialized(&self, context: NotificationContext<RoleServer>) {
+        let caller: Option<Caller> = context
+            .extensions
+            .get::<http::request::Parts>()
+            .and_then(|parts| parts.extensions.get::<Caller>())
+            .cloned();
+        notify::start_session(
+            &self.service,
+            context.peer,
+            caller,
+            self.subscriptions.clone(),
+            self.min_level.clone(),
+        );
+    }
+}

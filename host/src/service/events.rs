@@ -1,0 +1,143 @@
+//! A request's conversation with its client while a source runs: log and
+//! progress messages out, sampling and elicitation requests out and their
+//! answers back. The door supplies a [`Client`]; the service pumps the
+//! source's events to it and handles the ones that concern every client
+//! (resource updates) itself.
+
+use std::future::Future;
+
+use futures::future::BoxFuture;
+use tokio::sync::mpsc;
+
+use crate::catalog::Catalog;
+use crate::published::UriMap;
+use crate::source::{
+    Answer, ElicitResponse, Fault, Level, PluginEvent, SamplingRequest, SamplingResponse,
+};
+
+/// The client on the other end of one request, as its door reaches it.
+pub trait Client: Send + Sync {
+    /// A log line of the source, at `level`.
+    fn log(&self, level: Level, message: String) -> BoxFuture<'_, ()>;
+
+    /// Progress of the request.
+    fn progress(&self, done: f64, total: Option<f64>, message: Option<String>)
+    -> BoxFuture<'_, ()>;
+
+    /// Asks the client's model for a completion. `uris` publishes the
+    /// source's URIs in the request's content.
+    fn sample<'a>(
+        &'a self,
+        request: SamplingRequest,
+        uris: &'a UriMap,
+    ) -> BoxFuture<'a, Result<SamplingResponse, String>>;
+
+    /// Asks the client's user to fill in a form described by a JSON
+    /// Schema.
+    fn elicit(
+        &self,
+        message: String,
+        requested_schema: String,
+    ) -> BoxFuture<'_, Result<ElicitResponse, String>>;
+}
+
+/// Runs `work` with an event sink whose events reach `client`, until both
+/// the work and its events are done.
+pub(super) async fn converse<T, F>(
+    catalog: &Catalog,
+    uris: &UriMap,
+    client: &dyn Client,
+    work: impl FnOnce(mpsc::UnboundedSender<PluginEvent>) -> F,
+) -> Result<Answer<T>, Fault>
+where
+    F: Future<Output = Result<Answer<T>, Fault>>,
+{
+    let (sender, mut receiver) = mpsc::unbounded_channel();
+    let work = work(sender);
+    // The sink closes when the source is done with it (the call is over),
+    // which ends the pump after the last event.
+    let pump = async {
+        while let Some(event) = receiver.recv().await {
+            deliver(catalog, uris, client, event).await;
+        }
+    };
+    let (outcome, ()) = tokio::join!(work, pump);
+    outcome
+}
+
+async fn deliver(catalog: &Catalog, uris: &UriMap, client: &dyn Client, event: PluginEvent) {
+    match event {
+        PluginEvent::Log { level, message } => client.log(level, message).await,
+        PluginEvent::Progress {
+            done,
+            total,
+            message,
+        } => client.progress(done, total, message).await,
+        PluginEvent::ResourceUpdated { uri } => {
+            // A source may announce only what it serves: never another
+            // source's resource to that source's subscribers.
+            if uris.serves(&uri) {
+                catalog.resource_updated(uris.publish(&uri));
+            } else {
+                tracing::debug!(uri = %uri.escape_debug(), "ignored an update of a resource the source does not serve");
+            }
+        }
+        PluginEvent::Sample { request, mut reply } => {
+            // The call may end (deadline, cancel) before the client
+            // answers: stop waiting then.
+            let answer = tokio::select! {
+                answer = client.sample(request, uris) => answer,
+                () = reply.closed() => return,
+            };
+            let _ = reply.send(answer);
+        }
+        PluginEvent::Elicit {
+            message,
+            requested_schema,
+            mut reply,
+        } => {
+            let answer = tokio::select! {
+                answer = client.elicit(message, requested_schema) => answer,
+                () = reply.closed() => return,
+            };
+            let _ = reply.send(answer);
+        }
+    }
+}
+
+/// A client that hears nothing and answers no request: for calls the host
+/// makes itself (benchmarks, `inspect`).
+pub struct NoClient;
+
+impl Client for NoClient {
+    fn log(&self, _level: Level, _message: String) -> BoxFuture<'_, ()> {
+        Box::pin(async {})
+    }
+
+    fn progress(
+        &self,
+        _done: f64,
+        _total: Option<f64>,
+        _message: Option<String>,
+    ) -> BoxFuture<'_, ()> {
+        Box::pin(async {})
+    }
+
+    fn sample<'a>(
+        &'a self,
+        _request: SamplingRequest,
+        _uris: &'a UriMap,
+    ) -> BoxFuture<'a, Result<SamplingResponse, String>> {
+        Box::pin(async { Err("no MCP client is attached to this call to answer sampling".into()) })
+    }
+
+    fn elicit(
+        &self,
+        _message: String,
+        _requested_schema: String,
+    ) -> BoxFuture<'_, Result<ElicitResponse, String>> {
+        Box::pin(async {
+            Err("no MCP client is attached to this call to answer elicitation".into())
+        })
+    }
+}
