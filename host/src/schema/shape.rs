@@ -197,16 +197,16 @@ impl Walker<'_> {
         for (keyword, member) in schema {
             let here = below(keyword);
             match (keyword.as_str(), member) {
-                ("$id" | "id", Value::String(uri)) if !uri.starts_with('#') => {
-                    if !at.is_empty() && (keyword == "$id" || self.legacy_id) {
+                ("$id" | "id", Value::String(uri)) if keyword == "$id" || self.legacy_id => {
+                    if let Some(anchor) = uri.strip_prefix('#') {
+                        self.anchors.insert(anchor.to_owned(), id);
+                    } else if !at.is_empty() {
                         return Err(format!(
-                            "`{keyword}` at {here} starts a new base URI inside the schema; toolhost \
-                             accepts `$id` only at the root: move the subschema to `$defs`"
+                            "`{keyword}` at {here} starts a new base URI inside the schema; \
+                             toolhost accepts `{keyword}` only at the root: move the subschema \
+                             to `$defs`"
                         ));
                     }
-                }
-                ("$id" | "id", Value::String(anchor)) if keyword == "$id" || self.legacy_id => {
-                    self.anchors.insert(anchor[1..].to_owned(), id);
                 }
                 ("$anchor" | "$dynamicAnchor", Value::String(anchor)) => {
                     self.anchors.insert(anchor.clone(), id);
