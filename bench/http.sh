@@ -26,10 +26,15 @@ if ! command -v wrk >/dev/null; then
     $SUDO apt-get install -y -qq wrk >&2
 fi
 
-rustup toolchain install >/dev/null 2>&1 || true
-echo "building toolhost (release)..." >&2
-cargo build --release -p toolhost --quiet
-BIN=target/release/toolhost
+# TOOLHOST_BIN measures another build (e.g. a baseline commit's) the same way.
+if [ -n "${TOOLHOST_BIN:-}" ]; then
+    BIN=$TOOLHOST_BIN
+else
+    rustup toolchain install >/dev/null 2>&1 || true
+    echo "building toolhost (release)..." >&2
+    cargo build --release -p toolhost --quiet
+    BIN=target/release/toolhost
+fi
 
 # A trivial tool: the example `math_add`, unless BENCH_WASM, BENCH_TOOL and
 # BENCH_ARGS name another.

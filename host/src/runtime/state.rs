@@ -20,6 +20,10 @@ use crate::config::Limits;
 const MAX_EVENTS_PER_CALL: u32 = 1000;
 /// Longest log message forwarded, in bytes.
 const MAX_EVENT_TEXT: usize = 8 * 1024;
+/// Most sampling and elicitation requests one call may send the client.
+const MAX_REQUESTS_PER_CALL: u32 = 16;
+/// Longest resource URI a group may announce as updated, in bytes.
+const MAX_UPDATED_URI: usize = 8 * 1024;
 
 /// Something a guest reported or asked for during a call.
 #[derive(Debug)]
@@ -64,6 +68,7 @@ pub struct CallState {
     pub extensions: Extensions,
     events: Option<EventSink>,
     events_sent: u32,
+    requests_sent: u32,
     cancel: CancellationToken,
     /// When the current call must stop; read by the epoch callback.
     pub deadline: Instant,
@@ -99,6 +104,7 @@ impl CallState {
             extensions,
             events: None,
             events_sent: 0,
+            requests_sent: 0,
             cancel: CancellationToken::new(),
             deadline: Instant::now(),
         })
@@ -114,6 +120,7 @@ impl CallState {
         self.deadline = Instant::now() + limits.timeout;
         self.events = events;
         self.events_sent = 0;
+        self.requests_sent = 0;
         self.cancel = cancel;
         self.limiter.denied = None;
         self.stdout.clear();
@@ -145,6 +152,13 @@ impl CallState {
         what: &str,
         event: impl FnOnce(oneshot::Sender<Result<T, String>>) -> PluginEvent,
     ) -> Result<T, String> {
+        if self.requests_sent >= MAX_REQUESTS_PER_CALL {
+            return Err(format!(
+                "this call already asked the client {MAX_REQUESTS_PER_CALL} times; \
+                 no more {what} requests are sent during one call"
+            ));
+        }
+        self.requests_sent += 1;
         let Some(events) = &self.events else {
             return Err(format!(
                 "no MCP client is attached to this call to answer {what}"
@@ -159,11 +173,17 @@ impl CallState {
             .unwrap_or_else(|_| Err(format!("the client connection closed during {what}")))
     }
 
-    fn emit(&mut self, event: PluginEvent) {
+    /// Counts one event against the call's cap; `false` when it is spent
+    /// (the event is then dropped before any work is done for it).
+    fn count_event(&mut self) -> bool {
         if self.events_sent >= MAX_EVENTS_PER_CALL {
-            return;
+            return false;
         }
         self.events_sent += 1;
+        true
+    }
+
+    fn emit(&mut self, event: PluginEvent) {
         if let Some(events) = &self.events {
             let _ = events.send(event);
         }
@@ -236,18 +256,27 @@ impl types::Host for CallState {}
 
 impl host::Host for CallState {
     fn log(&mut self, level: types::Level, message: String) {
+        if !self.count_event() {
+            return;
+        }
         let message = truncate(message);
         let group = &*self.group;
+        // Escaped, so that a plugin cannot forge host log lines with
+        // newlines or send terminal control sequences to the operator.
+        let line = message.escape_debug();
         match level {
-            types::Level::Debug => tracing::debug!(group, "{message}"),
-            types::Level::Info | types::Level::Notice => tracing::info!(group, "{message}"),
-            types::Level::Warning => tracing::warn!(group, "{message}"),
-            _ => tracing::error!(group, "{message}"),
+            types::Level::Debug => tracing::debug!(group, "{line}"),
+            types::Level::Info | types::Level::Notice => tracing::info!(group, "{line}"),
+            types::Level::Warning => tracing::warn!(group, "{line}"),
+            _ => tracing::error!(group, "{line}"),
         }
         self.emit(PluginEvent::Log { level, message });
     }
 
     fn progress(&mut self, done: f64, total: Option<f64>, message: Option<String>) {
+        if !self.count_event() {
+            return;
+        }
         self.emit(PluginEvent::Progress {
             done,
             total,
@@ -266,6 +295,9 @@ impl host::Host for CallState {
     }
 
     fn resource_updated(&mut self, uri: String) {
+        if uri.len() > MAX_UPDATED_URI || !self.count_event() {
+            return;
+        }
         self.emit(PluginEvent::ResourceUpdated { uri });
     }
 

@@ -12,5 +12,6 @@ mod http_limits;
 mod loading;
 mod reload;
 mod sandbox;
+mod scopes;
 mod stdio_basics;
 mod surface;
