@@ -24,6 +24,8 @@ const FIXTURES: &[(&str, &str)] = &[
     ("CONFORMANCE", "conformance"),
     ("RAW", "raw"),
     ("BADSCHEMA", "badschema"),
+    // Schemas that cost the host as much as they can (issue 10).
+    ("HOSTILE_SCHEMA", "hostile_schema"),
     ("WRONG_WORLD", "wrong_world"),
     // Hot reload tests and benchmarks (tests/src/live.rs).
     ("VERSIONED", "versioned"),
