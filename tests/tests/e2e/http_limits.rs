@@ -187,9 +187,7 @@ async fn request_ids_are_echoed_unless_unusable() {
     let id_for = |id: String| {
         let request = http.get(server.url("/healthz")).header("x-request-id", id);
         async move {
-            let response = bounded("GET /healthz", request.send())
-                .await
-                .expect("send");
+            let response = bounded("GET /healthz", request.send()).await.expect("send");
             assert_eq!(response.status().as_u16(), 200);
             response.headers()["x-request-id"]
                 .to_str()
@@ -203,18 +201,12 @@ async fn request_ids_are_echoed_unless_unusable() {
     for bogus in ["a".repeat(129), "two words".into(), "tab\tinside".into()] {
         let echoed = id_for(bogus.clone()).await;
         assert_ne!(echoed, bogus);
-        assert!(
-            uuid_like(&echoed),
-            "`{bogus}` was replaced by `{echoed}`"
-        );
+        assert!(uuid_like(&echoed), "`{bogus}` was replaced by `{echoed}`");
     }
 }
 
 fn uuid_like(id: &str) -> bool {
-    id.len() == 36
-        && id
-            .chars()
-            .all(|c| c == '-' || c.is_ascii_hexdigit())
+    id.len() == 36 && id.chars().all(|c| c == '-' || c.is_ascii_hexdigit())
 }
 
 #[tokio::test]
@@ -236,7 +228,10 @@ async fn jwts_with_critical_extensions_are_refused() {
         .unwrap()
     };
     let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256);
-    assert_eq!(initialize(&server, &sign(&header)).await.status().as_u16(), 200);
+    assert_eq!(
+        initialize(&server, &sign(&header)).await.status().as_u16(),
+        200
+    );
 
     header.crit = Some(vec!["urn:example:must-understand".into()]);
     let response = initialize(&server, &sign(&header)).await;
@@ -275,9 +270,7 @@ async fn beyond_loopback_the_resource_must_be_configured() {
 
     // With the identifier configured, it serves and the metadata says it,
     // whatever Host the request names.
-    dir.set_config(&config(
-        "resource = \"https://tools.example.com/mcp\"\n",
-    ));
+    dir.set_config(&config("resource = \"https://tools.example.com/mcp\"\n"));
     let server = HttpServer::start(&dir, &[]).await;
     let metadata: Value = bounded(
         "metadata",
