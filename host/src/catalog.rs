@@ -18,6 +18,7 @@ use tokio::sync::{broadcast, watch};
 use crate::config::{ServerConfig, ToolFilter};
 pub use crate::naming::{Naming, check_name};
 use crate::published::{self, Prompt, Resource, Template, UriMap};
+use crate::schema::{Rejection, Schema, SchemaBudget};
 use crate::source::{Annotations, Level, LoadError, Source, SourceId};
 
 // Older name of what a tool call yields; it belongs to the call service.
@@ -41,8 +42,8 @@ pub struct Tool {
     pub source: Arc<dyn Source>,
     /// The source's URIs, for links and resources in results.
     pub uris: Arc<UriMap>,
-    input_validator: jsonschema::Validator,
-    output_validator: Option<jsonschema::Validator>,
+    input: Arc<Schema>,
+    output: Option<Arc<Schema>>,
 }
 
 /// Everything being served at one moment.
@@ -395,30 +396,26 @@ impl Catalog {
 }
 
 impl Tool {
-    /// Every way `arguments` violates the input schema, one line each
-    /// (`/json/pointer: message`); empty when they are valid.
-    pub fn check_arguments(&self, arguments: &Value) -> Vec<String> {
-        self.input_validator
-            .iter_errors(arguments)
-            .map(|e| format!("{}: {}", display_path(&e.instance_path().to_string()), e))
-            .collect()
+    /// Why `arguments` do not match the input schema, one line per
+    /// violation; `Ok` when they do. Checked within the schema budget, off
+    /// the async workers when large.
+    pub async fn check_arguments(&self, arguments: Arc<Value>) -> Result<(), Vec<String>> {
+        self.input
+            .validate_async(arguments)
+            .await
+            .map_err(|rejection| match rejection {
+                Rejection::Violations(lines) => lines,
+                too_complex => vec![format!("/: {too_complex}")],
+            })
     }
 
     /// Why a structured result does not match the output schema, if it
     /// does not; `None` when it does or there is no output schema.
-    pub fn check_output(&self, structured: Option<&Value>) -> Option<String> {
-        match (&self.output_validator, structured) {
-            (Some(validator), Some(value)) => {
-                let violations: Vec<String> = validator
-                    .iter_errors(value)
-                    .take(10)
-                    .map(|e| format!("{}: {}", display_path(&e.instance_path().to_string()), e))
-                    .collect();
-                (!violations.is_empty()).then(|| {
-                    format!(
-                        "the structured result does not match its output schema: {}",
-                        violations.join("; ")
-                    )
+    pub async fn check_output(&self, structured: Option<&Arc<Value>>) -> Option<String> {
+        match (&self.output, structured) {
+            (Some(schema), Some(value)) => {
+                schema.validate_async(value.clone()).await.err().map(|rejection| {
+                    format!("the structured result does not match its output schema: {rejection}")
                 })
             }
             (Some(_), None) => Some(
@@ -429,10 +426,6 @@ impl Tool {
             _ => None,
         }
     }
-}
-
-fn display_path(pointer: &str) -> &str {
-    if pointer.is_empty() { "/" } else { pointer }
 }
 
 /// Builds the tools of one source, checking every name and schema.
@@ -459,50 +452,31 @@ fn build_tools(
             .publish(prefix, &operation.name)
             .map_err(|why| format!("tool name {why} (operation `{}`)", operation.name))?;
         let context = |what: &str| format!("operation `{}`: {what}", operation.name);
-        let input_schema = parse_schema(&operation.input_schema)
+        let budget = SchemaBudget::default();
+        let input = Schema::compile(&operation.input_schema, &budget)
             .map_err(|e| format!("{}: {e}", context("input schema")))?;
-        let input_validator = jsonschema::validator_for(&Value::Object(input_schema.clone()))
-            .map_err(|e| format!("{}: not a valid JSON Schema: {e}", context("input schema")))?;
-        let (output_schema, output_validator) = match &operation.output_schema {
-            None => (None, None),
-            Some(text) => {
-                let schema =
-                    parse_schema(text).map_err(|e| format!("{}: {e}", context("output schema")))?;
-                let validator =
-                    jsonschema::validator_for(&Value::Object(schema.clone())).map_err(|e| {
-                        format!("{}: not a valid JSON Schema: {e}", context("output schema"))
-                    })?;
-                (Some(Arc::new(schema)), Some(validator))
-            }
+        let output = match &operation.output_schema {
+            None => None,
+            Some(text) => Some(Arc::new(
+                Schema::compile(text, &budget)
+                    .map_err(|e| format!("{}: {e}", context("output schema")))?,
+            )),
         };
         tools.push(Tool {
             name: published,
             operation: operation.name.clone(),
             title: operation.title.clone(),
             description: operation.description.clone(),
-            input_schema: Arc::new(input_schema),
-            output_schema,
+            input_schema: input.as_object().clone(),
+            output_schema: output.as_ref().map(|schema| schema.as_object().clone()),
             annotations: operation.annotations,
             source: source.clone(),
             uris: uris.clone(),
-            input_validator,
-            output_validator,
+            input: Arc::new(input),
+            output,
         });
     }
     Ok(tools)
-}
-
-/// A schema must be a JSON object describing an object (MCP requires
-/// `"type": "object"` for tool input and output schemas).
-fn parse_schema(text: &str) -> Result<JsonObject, String> {
-    let value: Value = serde_json::from_str(text).map_err(|e| format!("not valid JSON ({e})"))?;
-    let Value::Object(schema) = value else {
-        return Err("must be a JSON object".to_owned());
-    };
-    if schema.get("type") != Some(&Value::String("object".into())) {
-        return Err("must describe an object (`\"type\": \"object\"`), as MCP requires".to_owned());
-    }
-    Ok(schema)
 }
 
 /// `tools = { enable = [...], disable = [...] }` as glob sets.
@@ -537,22 +511,6 @@ impl ToolSelection {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn schemas_must_describe_objects() {
-        assert!(parse_schema(r#"{"type":"object","properties":{}}"#).is_ok());
-        assert!(
-            parse_schema(r#"{"type":"string"}"#)
-                .unwrap_err()
-                .contains("object")
-        );
-        assert!(
-            parse_schema("{nope")
-                .unwrap_err()
-                .contains("not valid JSON")
-        );
-        assert!(parse_schema("[1]").is_err());
-    }
 
     #[test]
     fn tool_filters_use_globs() {

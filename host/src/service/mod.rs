@@ -353,9 +353,8 @@ impl CallService {
         client: &dyn Client,
         cancel: CancellationToken,
     ) -> CallOutcome {
-        let arguments = Value::Object(arguments);
-        let violations = tool.check_arguments(&arguments);
-        if !violations.is_empty() {
+        let arguments = Arc::new(Value::Object(arguments));
+        if let Err(violations) = tool.check_arguments(arguments.clone()).await {
             return CallOutcome::InvalidArguments(violations);
         }
         let arguments = arguments.to_string();
@@ -380,15 +379,15 @@ impl CallService {
             .map(serde_json::from_str::<Value>)
         {
             None => None,
-            Some(Ok(value)) => Some(value),
+            Some(Ok(value)) => Some(Arc::new(value)),
             Some(Err(e)) => return invalid(format!("structured result is not JSON ({e})")),
         };
-        if let Some(reason) = tool.check_output(structured.as_ref()) {
+        if let Some(reason) = tool.check_output(structured.as_ref()).await {
             return invalid(reason);
         }
         CallOutcome::Done {
             output,
-            structured,
+            structured: structured.map(Arc::unwrap_or_clone),
             fuel_used: answer.fuel_used,
         }
     }
