@@ -114,8 +114,12 @@ impl Quota {
         }
     }
 
+    /// Rates slower than one request a day count as one a day.
     fn to_governor(self) -> governor::Quota {
-        let period = Duration::from_secs_f64(1.0 / self.per_second).max(Duration::from_nanos(1));
+        let slowest = Duration::from_secs(24 * 60 * 60);
+        let period = Duration::try_from_secs_f64(1.0 / self.per_second)
+            .unwrap_or(slowest)
+            .clamp(Duration::from_nanos(1), slowest);
         governor::Quota::with_period(period)
             .expect("the period is at least 1ns")
             .allow_burst(NonZeroU32::new(self.burst).unwrap_or(NonZeroU32::MIN))
@@ -384,6 +388,14 @@ mod tests {
         assert!(store.take(alice()).is_ok());
         clock.advance(Duration::from_millis(100));
         assert!(store.take(alice()).is_err());
+    }
+
+    #[test]
+    fn extreme_rates_still_make_a_quota() {
+        for per_second in [1e-30, 1e-6, 1e30, f64::MAX] {
+            let quota = quota(per_second, 1).to_governor();
+            assert!(quota.replenish_interval() <= Duration::from_secs(86_400));
+        }
     }
 
     #[test]
