@@ -556,3 +556,6 @@ impl CallService {
         })
     }
 }
+
+#[cfg(test)]
+mod tests;

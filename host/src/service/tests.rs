@@ -1,0 +1,140 @@
+//! In-process tests of the call service and the MCP door: a real rmcp
+//! client talks to the real handler over an in-memory duplex pipe, and
+//! the service is asked directly as a caller with or without scopes. Fast
+//! beside the end-to-end tests in `tests/`, which start the binary.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use rmcp::ServiceExt as _;
+use serde_json::json;
+use tokio_util::sync::CancellationToken;
+
+use super::{CallOutcome, CallService, Error, NoClient, Who};
+use crate::caller::{Caller, ScopePolicy};
+use crate::catalog::{Catalog, Naming};
+use crate::config::{Config, LimitOverrides};
+use crate::mcp::Handler;
+use crate::metrics::Metrics;
+use crate::runtime::Runtime;
+
+/// A service serving the math example, with `math` needing scope `math:use`.
+async fn math_service() -> CallService {
+    let runtime = Runtime::new(Config::default(), LimitOverrides::default()).unwrap();
+    let catalog = Arc::new(Catalog::new(Naming {
+        separator: "_".into(),
+        strict: true,
+    }));
+    let group = runtime
+        .load(toolhost_tests::MATH.as_ref())
+        .await
+        .expect("math loads");
+    catalog.insert(Arc::new(group)).expect("math is served");
+    catalog.mark_ready();
+    let scopes = ScopePolicy::new(BTreeMap::from([(
+        "math".to_owned(),
+        vec!["math:use".to_owned()],
+    )]));
+    CallService::new(catalog, Metrics::new(), Arc::new(scopes))
+}
+
+fn caller(scopes: &[&str]) -> Caller {
+    Caller {
+        subject: "someone".into(),
+        scopes: scopes
+            .iter()
+            .map(|s| s.to_string())
+            .collect::<BTreeSet<_>>(),
+    }
+}
+
+#[tokio::test]
+async fn an_rmcp_client_calls_through_the_handler_in_process() {
+    let service = math_service().await;
+    let (server_io, client_io) = tokio::io::duplex(64 * 1024);
+    let (server_read, server_write) = tokio::io::split(server_io);
+    tokio::spawn(async move {
+        let running = Handler::new(service)
+            .serve((server_read, server_write))
+            .await
+            .expect("server starts");
+        let _ = running.waiting().await;
+    });
+    let (client_read, client_write) = tokio::io::split(client_io);
+    let client = ().serve((client_read, client_write)).await.expect("client");
+    let info = client.peer_info().expect("initialized");
+    assert!(
+        info.instructions.as_deref().unwrap_or("").contains("math"),
+        "{info:?}"
+    );
+    let tools = client.list_all_tools().await.unwrap();
+    assert!(tools.iter().any(|t| t.name == "math_add"));
+    let result = client
+        .call_tool(
+            serde_json::from_value(json!({ "name": "math_add", "arguments": { "a": 2, "b": 3 } }))
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(result.is_error, Some(false));
+    let structured = result.structured_content.expect("structured result");
+    assert_eq!(structured["result"].as_f64(), Some(5.0), "{structured}");
+    client.cancel().await.unwrap();
+}
+
+#[tokio::test]
+async fn one_authorization_point_for_lists_calls_and_instructions() {
+    let service = math_service().await;
+    let allowed = caller(&["math:use"]);
+    let denied = caller(&["other"]);
+    let who = |caller| Who {
+        caller: Some(caller),
+        request_id: None,
+    };
+
+    let listed = service.list_tools(who(&allowed), None).await.unwrap();
+    assert!(listed.items.iter().any(|t| t.name == "math_add"));
+    let listed = service.list_tools(who(&denied), None).await.unwrap();
+    assert!(listed.items.is_empty());
+    // Without a caller (stdio, HTTP without auth) everything is allowed.
+    let listed = service.list_tools(Who::default(), None).await.unwrap();
+    assert!(!listed.items.is_empty());
+
+    assert!(service.instructions(who(&allowed)).await.is_some());
+    assert!(service.instructions(who(&denied)).await.is_none());
+
+    let refused = service
+        .find_tool(who(&denied), "math_add")
+        .await
+        .err()
+        .expect("refused");
+    assert!(
+        matches!(&refused, Error::Forbidden { missing, .. } if missing == &["math:use"]),
+        "{refused:?}"
+    );
+    assert!(refused.to_string().contains("insufficient_scope"));
+    let unknown = service
+        .find_tool(who(&allowed), "math_nope")
+        .await
+        .err()
+        .expect("unknown");
+    assert!(unknown.to_string().contains("tools/list"), "{unknown}");
+
+    let tool = service.find_tool(who(&allowed), "math_add").await.unwrap();
+    let outcome = service
+        .call(
+            who(&allowed),
+            &tool,
+            serde_json::from_value(json!({ "a": "x" })).unwrap(),
+            &NoClient,
+            CancellationToken::new(),
+        )
+        .await;
+    assert!(
+        matches!(outcome, CallOutcome::InvalidArguments(ref lines) if !lines.is_empty()),
+        "{outcome:?}"
+    );
+    // Every kind of request counts as in flight while it runs, and none is
+    // left when they are done.
+    assert_eq!(service.metrics().in_flight(), 0);
+}
