@@ -414,9 +414,15 @@ impl Tool {
     pub async fn check_output(&self, structured: Option<&Arc<Value>>) -> Option<String> {
         match (&self.output, structured) {
             (Some(schema), Some(value)) => {
-                schema.validate_async(value.clone()).await.err().map(|rejection| {
-                    format!("the structured result does not match its output schema: {rejection}")
-                })
+                schema
+                    .validate_async(value.clone())
+                    .await
+                    .err()
+                    .map(|rejection| {
+                        format!(
+                            "the structured result does not match its output schema: {rejection}"
+                        )
+                    })
             }
             (Some(_), None) => Some(
                 "the operation declares an output schema but returned no structured result \
