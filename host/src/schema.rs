@@ -179,7 +179,15 @@ impl Schema {
 
     /// [`Schema::validate`] for async callers: a small instance is checked
     /// here, a larger one on the blocking pool so that it never holds an
-    /// async worker (its worst case is the budget, not the schema's whim).
+    /// async worker.
+    ///
+    /// The worst case is bounded by the caps, not by the schema's whim:
+    /// the estimate takes one step per distinct (value, subschema) pair, at
+    /// most values × subschemas and never more than the budget; validation
+    /// runs only when the estimate (values × the subschemas reaching each,
+    /// repeats included, string length for patterns) is within
+    /// [`SchemaBudget::max_checks`], and each check is constant time but
+    /// for patterns, which are linear in the string and charged for it.
     pub async fn validate_async(self: &Arc<Self>, instance: Arc<Value>) -> Result<(), Rejection> {
         // The estimate takes at most one step per (value, subschema) pair.
         let pairs = values_up_to(&instance, INLINE_CHECKS as usize)
