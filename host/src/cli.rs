@@ -7,7 +7,6 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand, ValueEnum};
-use rmcp::ServiceExt as _;
 
 use crate::caller::ScopePolicy;
 use crate::catalog::Catalog;
@@ -327,15 +326,8 @@ async fn dev(args: DevArgs) -> anyhow::Result<ExitCode> {
 
 /// One MCP session over stdin/stdout, until the client goes away.
 async fn serve_stdio(handler: mcp::Handler) -> anyhow::Result<()> {
-    let service = handler
-        .serve(rmcp::transport::stdio())
-        .await
-        .context("the MCP session over stdio failed to start")?;
-    service
-        .waiting()
-        .await
-        .context("the MCP session over stdio failed")?;
-    Ok(())
+    let (stdin, stdout) = rmcp::transport::stdio_pipes();
+    crate::stdio::serve(handler, stdin, stdout, crate::stdio::MAX_LINE).await
 }
 
 async fn inspect(args: InspectArgs) -> anyhow::Result<ExitCode> {

@@ -234,6 +234,11 @@ pub struct HttpConfig {
     /// Default: loopback origins on any port.
     #[serde(default)]
     pub allowed_origins: Option<Vec<String>>,
+    /// Origins whose web pages may read `/mcp` responses (CORS), same
+    /// syntax as `allowed_origins`. Default: every origin `allowed_origins`
+    /// admits; an origin the guard refuses gets 403 whatever this says.
+    #[serde(default)]
+    pub cors_origins: Option<Vec<String>>,
     /// Largest request body; larger ones get 413. Default 4MiB.
     #[serde(default = "default_max_body")]
     pub max_body: ByteSize,
@@ -270,6 +275,7 @@ impl Default for HttpConfig {
             listen: None,
             allowed_hosts: None,
             allowed_origins: None,
+            cors_origins: None,
             max_body: default_max_body(),
             shutdown_grace: default_shutdown_grace(),
             rate_limit: None,

@@ -24,6 +24,8 @@
 //!   lookup, authorization, in-flight accounting, metrics, events.
 //! - [`mcp`]: the MCP door, an rmcp `ServerHandler` over the service.
 //! - [`http`]: the axum router around it: `/mcp`, probes, guards, auth.
+//! - [`stdio`]: stdin/stdout around it, line by line, with backpressure.
+//! - [`jsonrpc`]: framing checks both transports run before rmcp.
 //! - [`caller`]: who is calling, as a transport tells the door.
 //! - [`metrics`]: call and HTTP counters, Prometheus text.
 //! - [`load`]: plugin directories into the catalog.
@@ -37,6 +39,7 @@ pub mod cli;
 pub mod config;
 pub mod dev;
 pub mod http;
+pub mod jsonrpc;
 pub mod load;
 pub mod mcp;
 pub mod metrics;
@@ -46,4 +49,5 @@ pub mod runtime;
 pub mod schema;
 pub mod service;
 pub mod source;
+pub mod stdio;
 pub mod watch;

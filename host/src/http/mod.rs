@@ -6,11 +6,13 @@
 //! concern is one tower layer, outermost first:
 //!
 //! ```text
-//! request id ─▶ span ─▶ count status ─▶ Host/Origin guard (403) ─▶ body limit (413)
+//! request id ─▶ span ─▶ count status ─▶ Host/Origin guard (403) ─▶ CORS (preflights)
+//!   ─▶ body limit (413)
 //!   ─▶ /healthz /readyz /metrics /.well-known/oauth-protected-resource
 //!   ─▶ /mcp: limit per address (429) ─▶ auth (401) ─▶ limit per subject (429)
-//!        ─▶ scopes (403) ─▶ stateless tools/call fast path ─▶ Handler
-//!                        ─▶ (anything else) rmcp ─▶ Handler
+//!        ─▶ session owner (404) ─▶ scopes (403) ─▶ JSON-RPC framing (400, 415)
+//!        ─▶ stateless tools/call fast path ─▶ Handler
+//!        ─▶ (anything else) rmcp ─▶ Handler
 //! ```
 //!
 //! [`router`] builds both stacks with `ServiceBuilder`, in this order.
@@ -19,13 +21,16 @@
 //! then close the long-lived streams so the last connections end.
 
 pub mod auth;
+pub mod cors;
 mod direct;
+pub mod framing;
 pub mod guard;
 mod jwt;
 pub mod limit;
 pub mod observe;
 pub mod probes;
 pub mod scope;
+pub mod session;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -100,9 +105,10 @@ pub fn router(
         service: parts.service.clone(),
         max_body,
     };
+    let sessions = Arc::new(LocalSessionManager::default());
     let mcp = StreamableHttpService::new(
         move || Ok(handler.for_new_client()),
-        Arc::new(LocalSessionManager::default()),
+        sessions.clone(),
         mcp_config,
     );
 
@@ -117,12 +123,18 @@ pub fn router(
         }),
         _ => None,
     };
+    // Sessions have an owner only when callers have a subject.
+    let session_owners = metadata
+        .as_ref()
+        .map(|_| Arc::new(session::Sessions::new(sessions, session::MAX_SESSIONS)));
     let limit_by = |by| move |quota| middleware(limit::Limit::embedded(quota, by), limit::check);
     let mcp_layers = ServiceBuilder::new()
         .option_layer(quotas.address.map(limit_by(limit::By::Address)))
         .option_layer(authenticator.map(|auth| middleware(Arc::new(auth), auth::require)))
         .option_layer(quotas.subject.map(limit_by(limit::By::Subject)))
+        .option_layer(session_owners.map(|owners| middleware(owners, session::bind)))
         .option_layer(scope_check.map(|check| middleware(check, scope::check)))
+        .layer(middleware(framing::Framing { max_body }, framing::check))
         .layer(middleware(fast_path, direct::serve));
     let mcp_route = Router::new()
         .route_service("/mcp", mcp)
@@ -156,6 +168,9 @@ pub fn router(
             observe::count_status,
         ))
         .layer(from_fn_with_state(host_guard, guard::check))
+        .layer(cors::layer(config.cors_origins.as_deref())?)
+        // CORS needs a response body with a default; the limit's has none.
+        .map_response(axum::response::IntoResponse::into_response)
         .layer(RequestBodyLimitLayer::new(max_body));
     Ok(app.merge(mcp_route).layer(layers))
 }

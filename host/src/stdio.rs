@@ -1,0 +1,454 @@
+//! MCP over stdin/stdout, with the framing checks of [`crate::jsonrpc`].
+//!
+//! rmcp's own stdio transport drops what it cannot parse without a word (a
+//! client waits forever for the answer) and reads as fast as the client
+//! writes, spawning a task per request. Here rmcp talks to an in-memory
+//! pipe instead, and two tasks stand between it and the process's streams:
+//!
+//! ```text
+//! stdin ─▶ reader: one line at a time (at most `max_line` bytes kept),
+//!            check ─┬─ valid: wait for a slot (≤ IN_FLIGHT requests
+//!                   │          unanswered) ─▶ pipe ─▶ rmcp ─▶ Handler
+//!                   └─ invalid: error answer ─┐            │
+//! stdout ◀─ writer: whole lines, one at a time ◀┴────────────┘
+//! ```
+//!
+//! A client that pipelines more requests than the host answers meets
+//! backpressure: the reader stops taking lines, the OS pipe fills and the
+//! client's writes block. Memory stays bounded by the slot count, the pipe
+//! and one line. Logs go to stderr (see `cli`), never to stdout.
+
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+
+use anyhow::Context as _;
+use rmcp::transport::async_rw::AsyncRwTransport;
+use rmcp::{RoleServer, ServiceExt as _};
+use serde::Deserialize;
+use serde::de::IgnoredAny;
+use serde_json::Value;
+use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader};
+use tokio::sync::{Semaphore, mpsc};
+
+use crate::jsonrpc::{self, Kind, Rejection};
+
+/// Longest message accepted on stdin by default; longer lines are answered
+/// with an error and skipped without being buffered.
+pub const MAX_LINE: usize = 16 * 1024 * 1024;
+
+/// Requests handed to rmcp and not yet answered. rmcp spawns a task per
+/// request, so this is what bounds the work queued behind the handler's
+/// concurrency limit.
+const IN_FLIGHT: usize = 1024;
+
+/// Bytes buffered between the reader and rmcp, and between rmcp and the
+/// writer.
+const PIPE_BYTES: usize = 256 * 1024;
+
+/// Error answers waiting for the writer.
+const ANSWERS: usize = 64;
+
+/// Serves `service` over `input`/`output` until the client closes `input`
+/// or the service ends. `max_line` is the longest message accepted.
+pub async fn serve<S, R, W>(service: S, input: R, output: W, max_line: usize) -> anyhow::Result<()>
+where
+    S: rmcp::Service<RoleServer>,
+    R: AsyncRead + Unpin + Send + 'static,
+    W: AsyncWrite + Unpin + Send + 'static,
+{
+    let (rmcp_side, our_side) = tokio::io::duplex(PIPE_BYTES);
+    let (rmcp_read, rmcp_write) = tokio::io::split(rmcp_side);
+    let (from_rmcp, to_rmcp) = tokio::io::split(our_side);
+    // The reader caps lines itself; rmcp's cap only needs to let them in.
+    let transport = AsyncRwTransport::<RoleServer, _, _>::new(rmcp_read, rmcp_write)
+        .with_max_line_length(max_line.saturating_add(2));
+    let window = Arc::new(Window::default());
+    let (answers, answers_rx) = mpsc::channel(ANSWERS);
+    let reader = tokio::spawn(read_loop(input, to_rmcp, answers, window.clone(), max_line));
+    let writer = tokio::spawn(write_loop(from_rmcp, answers_rx, output, window));
+
+    let outcome = async {
+        let running = service
+            .serve(transport)
+            .await
+            .context("the MCP session over stdio failed to start")?;
+        running
+            .waiting()
+            .await
+            .context("the MCP session over stdio failed")?;
+        anyhow::Ok(())
+    }
+    .await;
+    // The client is gone or the service ended: stop reading, then let the
+    // writer send what is left.
+    reader.abort();
+    let _ = reader.await;
+    match writer.await {
+        Ok(Err(e)) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            tracing::debug!("writing to stdout failed: {e}");
+        }
+        _ => {}
+    }
+    outcome
+}
+
+/// The requests rmcp is answering, by id.
+struct Window {
+    slots: Semaphore,
+    pending: Mutex<HashSet<String>>,
+}
+
+impl Default for Window {
+    fn default() -> Self {
+        Self {
+            slots: Semaphore::new(IN_FLIGHT),
+            pending: Mutex::new(HashSet::new()),
+        }
+    }
+}
+
+impl Window {
+    /// Waits for a free slot for the request `id`.
+    async fn open(&self, id: &Value) {
+        let Some(key) = id_key(id) else { return };
+        if let Ok(permit) = self.slots.acquire().await {
+            permit.forget();
+        }
+        let fresh = self.lock().insert(key);
+        if !fresh {
+            // A reused id is answered once as far as this count goes.
+            self.slots.add_permits(1);
+        }
+    }
+
+    /// The request `id` is answered (or cancelled, so it never will be).
+    fn close(&self, id: &Value) {
+        let Some(key) = id_key(id) else { return };
+        if self.lock().remove(&key) {
+            self.slots.add_permits(1);
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashSet<String>> {
+        self.pending.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// The same key for an id as the request carried it and as rmcp echoes it
+/// (which writes `1.0` back as `1`).
+fn id_key(id: &Value) -> Option<String> {
+    match id {
+        Value::String(s) => Some(format!("s{s}")),
+        Value::Number(n) => n
+            .as_i64()
+            .or_else(|| n.as_f64().map(|f| f as i64))
+            .map(|n| format!("n{n}")),
+        _ => None,
+    }
+}
+
+/// stdin → checks → rmcp. Ends at end of input; dropping `to_rmcp` then
+/// tells rmcp the client is gone.
+async fn read_loop<R, P>(
+    input: R,
+    mut to_rmcp: P,
+    answers: mpsc::Sender<Vec<u8>>,
+    window: Arc<Window>,
+    max_line: usize,
+) -> std::io::Result<()>
+where
+    R: AsyncRead + Unpin,
+    P: AsyncWrite + Unpin,
+{
+    let mut lines = LineReader::new(input, max_line);
+    loop {
+        let line = match lines.next().await? {
+            Line::Eof => return Ok(()),
+            Line::TooLong => {
+                tracing::warn!(max_line, "refused a message longer than {max_line} bytes");
+                let _ = answers
+                    .send(Rejection::too_large(max_line).to_bytes())
+                    .await;
+                continue;
+            }
+            Line::Complete(line) => line,
+        };
+        if line.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        match jsonrpc::check(line) {
+            Err(rejection) => {
+                tracing::debug!("refused a message on stdin: {rejection}");
+                if answers.send(rejection.to_bytes()).await.is_err() {
+                    return Ok(());
+                }
+                continue;
+            }
+            Ok(Kind::Request { id }) => window.open(&id).await,
+            Ok(Kind::Notification {
+                cancelled: Some(id),
+            }) => window.close(&id),
+            Ok(_) => {}
+        }
+        to_rmcp.write_all(line).await?;
+        to_rmcp.write_all(b"\n").await?;
+    }
+}
+
+/// rmcp's output and the error answers → stdout, one whole line at a time.
+async fn write_loop<P, W>(
+    from_rmcp: P,
+    mut answers: mpsc::Receiver<Vec<u8>>,
+    mut output: W,
+    window: Arc<Window>,
+) -> std::io::Result<()>
+where
+    P: AsyncRead + Unpin,
+    W: AsyncWrite + Unpin,
+{
+    #[derive(Deserialize)]
+    struct Probe {
+        id: Option<Value>,
+        method: Option<IgnoredAny>,
+    }
+    let mut from_rmcp = BufReader::new(from_rmcp);
+    let mut line = Vec::new();
+    let (mut rmcp_open, mut answers_open) = (true, true);
+    while rmcp_open || answers_open {
+        tokio::select! {
+            // `line` keeps a partial read when the other branch wins.
+            read = from_rmcp.read_until(b'\n', &mut line), if rmcp_open => {
+                if read? == 0 {
+                    rmcp_open = false;
+                    continue;
+                }
+                if !line.ends_with(b"\n") {
+                    line.push(b'\n');
+                }
+                if let Ok(Probe { id: Some(id), method: None }) = serde_json::from_slice(&line) {
+                    window.close(&id);
+                }
+                output.write_all(&line).await?;
+                output.flush().await?;
+                line.clear();
+            }
+            answer = answers.recv(), if answers_open => {
+                let Some(mut answer) = answer else {
+                    answers_open = false;
+                    continue;
+                };
+                answer.push(b'\n');
+                output.write_all(&answer).await?;
+                output.flush().await?;
+            }
+        }
+    }
+    output.flush().await
+}
+
+enum Line<'a> {
+    /// Without its `\n` (and `\r`).
+    Complete(&'a [u8]),
+    /// Longer than the cap; skipped up to its end.
+    TooLong,
+    Eof,
+}
+
+/// Reads lines of at most `max` bytes, skipping longer ones without
+/// keeping them.
+struct LineReader<R> {
+    input: BufReader<R>,
+    line: Vec<u8>,
+    max: usize,
+}
+
+impl<R: AsyncRead + Unpin> LineReader<R> {
+    fn new(input: R, max: usize) -> Self {
+        Self {
+            input: BufReader::with_capacity(64 * 1024, input),
+            line: Vec::new(),
+            max,
+        }
+    }
+
+    async fn next(&mut self) -> std::io::Result<Line<'_>> {
+        self.line.clear();
+        let mut too_long = false;
+        loop {
+            let available = self.input.fill_buf().await?;
+            if available.is_empty() {
+                // A last message without a newline still counts.
+                return Ok(match (too_long, self.line.is_empty()) {
+                    (true, _) => Line::TooLong,
+                    (false, true) => Line::Eof,
+                    (false, false) => Line::Complete(&self.line),
+                });
+            }
+            let newline = available.iter().position(|&b| b == b'\n');
+            let take = newline.map_or(available.len(), |at| at + 1);
+            if !too_long {
+                let body = newline.map_or(available, |at| &available[..at]);
+                if self.line.len() + body.len() > self.max {
+                    too_long = true;
+                    self.line = Vec::new();
+                } else {
+                    self.line.extend_from_slice(body);
+                }
+            }
+            self.input.consume(take);
+            if newline.is_some() {
+                if too_long {
+                    return Ok(Line::TooLong);
+                }
+                if self.line.ends_with(b"\r") {
+                    self.line.pop();
+                }
+                return Ok(Line::Complete(&self.line));
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use rmcp::ServerHandler;
+    use serde_json::json;
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, DuplexStream};
+
+    use super::*;
+
+    #[derive(Clone)]
+    struct Bare;
+    impl ServerHandler for Bare {}
+
+    struct Client {
+        input: DuplexStream,
+        output: tokio::io::Lines<BufReader<DuplexStream>>,
+    }
+
+    impl Client {
+        fn start(max_line: usize) -> Self {
+            let (input, server_in) = tokio::io::duplex(64 * 1024);
+            let (server_out, output) = tokio::io::duplex(64 * 1024);
+            tokio::spawn(serve(Bare, server_in, server_out, max_line));
+            Self {
+                input,
+                output: BufReader::new(output).lines(),
+            }
+        }
+
+        async fn send(&mut self, line: &str) {
+            self.input.write_all(line.as_bytes()).await.unwrap();
+            self.input.write_all(b"\n").await.unwrap();
+        }
+
+        async fn answer(&mut self) -> Value {
+            let line = tokio::time::timeout(Duration::from_secs(10), self.output.next_line())
+                .await
+                .expect("an answer within 10s")
+                .unwrap()
+                .expect("a line");
+            serde_json::from_str(&line).unwrap()
+        }
+
+        async fn initialize(&mut self) {
+            self.send(
+                &json!({
+                    "jsonrpc": "2.0", "id": 0, "method": "initialize",
+                    "params": {
+                        "protocolVersion": "2025-11-25", "capabilities": {},
+                        "clientInfo": { "name": "t", "version": "0" }
+                    }
+                })
+                .to_string(),
+            )
+            .await;
+            assert_eq!(self.answer().await["id"], 0);
+            self.send(r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#)
+                .await;
+        }
+
+        async fn ping(&mut self, id: u32) {
+            self.send(&format!(r#"{{"jsonrpc":"2.0","id":{id},"method":"ping"}}"#))
+                .await;
+            let answer = self.answer().await;
+            assert_eq!(answer["id"], id, "{answer}");
+            assert_eq!(answer["result"], json!({}), "{answer}");
+        }
+    }
+
+    #[tokio::test]
+    async fn framing_errors_are_answered_and_the_session_goes_on() {
+        let mut client = Client::start(MAX_LINE);
+        client.send("{not json").await;
+        let answer = client.answer().await;
+        assert_eq!(answer["id"], Value::Null);
+        assert_eq!(answer["error"]["code"], jsonrpc::PARSE_ERROR);
+        client.initialize().await;
+        client.send("").await;
+        client
+            .send(r#"[{"jsonrpc":"2.0","id":1,"method":"ping"}]"#)
+            .await;
+        let answer = client.answer().await;
+        assert_eq!(answer["error"]["code"], jsonrpc::INVALID_REQUEST);
+        client.ping(2).await;
+    }
+
+    #[tokio::test]
+    async fn long_lines_are_refused_without_ending_the_session() {
+        let mut client = Client::start(1024);
+        client.initialize().await;
+        client
+            .send(&format!(
+                r#"{{"jsonrpc":"2.0","id":1,"method":"ping","params":{{"x":"{}"}}}}"#,
+                "x".repeat(100_000)
+            ))
+            .await;
+        let answer = client.answer().await;
+        assert_eq!(answer["error"]["code"], jsonrpc::INVALID_REQUEST);
+        assert!(
+            answer["error"]["message"]
+                .as_str()
+                .unwrap()
+                .starts_with("message too large"),
+            "{answer}"
+        );
+        client.ping(2).await;
+    }
+
+    #[tokio::test]
+    async fn pipelined_requests_meet_backpressure_and_all_get_answers() {
+        let mut client = Client::start(MAX_LINE);
+        client.initialize().await;
+        const N: u32 = 20_000;
+        let Client { mut input, output } = client;
+        let writing = tokio::spawn(async move {
+            let mut batch = String::new();
+            for id in 1..=N {
+                batch.push_str(&format!(
+                    "{{\"jsonrpc\":\"2.0\",\"id\":{id},\"method\":\"ping\"}}\n"
+                ));
+            }
+            input.write_all(batch.as_bytes()).await.unwrap();
+            input
+        });
+        // Nobody reads the answers yet: the writes must stall, not pile up.
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert!(!writing.is_finished(), "the server read everything ahead");
+        let mut output = output;
+        let mut seen = 0;
+        while seen < N {
+            let line = tokio::time::timeout(Duration::from_secs(30), output.next_line())
+                .await
+                .expect("answers keep coming")
+                .unwrap()
+                .expect("a line");
+            let answer: Value = serde_json::from_str(&line).unwrap();
+            assert!(answer.get("result").is_some(), "{answer}");
+            seen += 1;
+        }
+        let _input = writing.await.unwrap();
+    }
+}
