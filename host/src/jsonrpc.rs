@@ -21,6 +21,8 @@ use serde_json::{Map, Value, json};
 pub const PARSE_ERROR: i32 = -32700;
 /// JSON, but not one JSON-RPC 2.0 message.
 pub const INVALID_REQUEST: i32 = -32600;
+/// A method this server does not serve (here: `ping` in 2026-07-28).
+pub const METHOD_NOT_FOUND: i32 = -32601;
 /// A request whose params do not fit its method.
 pub const INVALID_PARAMS: i32 = -32602;
 /// The session named by `Mcp-Session-Id` is unknown here (the code the MCP
@@ -248,6 +250,18 @@ fn check_request(message: &Value, method: &str, id: Value) -> Result<(), Rejecti
     if method == "tools/call" {
         check_tool_call(object.get("params"), &id)?;
     }
+    // rmcp answers such a ping itself before a stdio client's first
+    // 2026-07-28 request and "method not found" after it (and over HTTP);
+    // answer it here so that every transport says the same at any time.
+    if method == "ping" && stateless_era(object) {
+        return Err(Rejection::new(
+            METHOD_NOT_FOUND,
+            id,
+            "method not found: `ping` is not part of MCP 2026-07-28, the protocol version \
+             in this request's _meta; any request (e.g. `server/discover`) shows that the \
+             server answers",
+        ));
+    }
     // A known method whose params do not deserialize would reach rmcp as a
     // custom request and be answered "method not found"; name the problem.
     match typed_parse(method, message) {
@@ -331,6 +345,16 @@ fn typed_parse(method: &str, message: &Value) -> Option<Result<(), String>> {
         _ => return None,
     };
     Some(parse(message))
+}
+
+/// Whether the request names MCP 2026-07-28 or later in its `_meta`.
+fn stateless_era(object: &Map<String, Value>) -> bool {
+    object
+        .get("params")
+        .and_then(|params| params.get("_meta"))
+        .and_then(|meta| meta.get("io.modelcontextprotocol/protocolVersion"))
+        .and_then(Value::as_str)
+        .is_some_and(|version| version >= "2026-07-28")
 }
 
 /// What rmcp accepts as an id: a string, or an integer (also written as
@@ -529,6 +553,19 @@ mod tests {
         assert!(rejection.message.contains("uri"), "{rejection}");
         let rejection = rejected(r#"{"jsonrpc":"2.0","id":1,"method":"ping","params":[]}"#);
         assert_eq!(rejection.code, INVALID_PARAMS);
+    }
+
+    #[test]
+    fn ping_is_not_part_of_the_stateless_era() {
+        let ping = |version: &str| {
+            format!(
+                r#"{{"jsonrpc":"2.0","id":1,"method":"ping","params":{{"_meta":{{"io.modelcontextprotocol/protocolVersion":"{version}"}}}}}}"#
+            )
+        };
+        let rejection = rejected(&ping("2026-07-28"));
+        assert_eq!(rejection.code, METHOD_NOT_FOUND);
+        assert_eq!(rejection.id, json!(1));
+        assert!(check(ping("2025-11-25").as_bytes()).is_ok());
     }
 
     #[test]

@@ -147,8 +147,7 @@ fn id_key(id: &Value) -> Option<String> {
     }
 }
 
-/// stdin → checks → rmcp. Ends at end of input; dropping `to_rmcp` then
-/// tells rmcp the client is gone.
+/// stdin → checks → rmcp. Ends at end of input, closing `to_rmcp`.
 async fn read_loop<R, P>(
     input: R,
     mut to_rmcp: P,
@@ -163,7 +162,9 @@ where
     let mut lines = LineReader::new(input, max_line);
     loop {
         let line = match lines.next().await? {
-            Line::Eof => return Ok(()),
+            // The pipe's other half is still read, so only a shutdown
+            // tells rmcp that the client is gone.
+            Line::Eof => return to_rmcp.shutdown().await,
             Line::TooLong => {
                 tracing::warn!(max_line, "refused a message longer than {max_line} bytes");
                 let _ = answers
@@ -394,6 +395,23 @@ mod tests {
         let answer = client.answer().await;
         assert_eq!(answer["error"]["code"], jsonrpc::INVALID_REQUEST);
         client.ping(2).await;
+    }
+
+    #[tokio::test]
+    async fn the_session_ends_when_input_closes() {
+        let (mut input, server_in) = tokio::io::duplex(1024);
+        let (server_out, _output) = tokio::io::duplex(1024);
+        let served = tokio::spawn(serve(Bare, server_in, server_out, MAX_LINE));
+        input
+            .write_all(b"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ping\"}\n")
+            .await
+            .unwrap();
+        drop(input);
+        tokio::time::timeout(Duration::from_secs(10), served)
+            .await
+            .expect("serve returns once stdin closes")
+            .unwrap()
+            .ok();
     }
 
     #[tokio::test]

@@ -1,7 +1,8 @@
 //! JSON-RPC framing of `POST /mcp`: [`crate::jsonrpc::check`] before rmcp.
 //!
 //! A body that is not one well-formed JSON-RPC message gets 400 with a
-//! JSON-RPC error body; a body that is not `application/json` gets 415,
+//! JSON-RPC error body (404 for a 2026-07-28 `ping`, as rmcp answers
+//! unknown methods); a body that is not `application/json` gets 415,
 //! also as JSON-RPC (rmcp answers both with 415 and plain text). The body
 //! is already bounded by the body limit layer; this one reads at most
 //! `max_body` bytes too, since it buffers the body.
@@ -37,7 +38,12 @@ pub async fn check(State(framing): State<Framing>, request: Request, next: Next)
     };
     if let Err(rejection) = jsonrpc::check(&bytes) {
         tracing::debug!("refused a message on /mcp: {rejection}");
-        return answer(StatusCode::BAD_REQUEST, &rejection);
+        // rmcp's status for an unknown method, so that one is like the rest.
+        let status = match rejection.code {
+            jsonrpc::METHOD_NOT_FOUND => StatusCode::NOT_FOUND,
+            _ => StatusCode::BAD_REQUEST,
+        };
+        return answer(status, &rejection);
     }
     next.run(Request::from_parts(parts, Body::from(bytes)))
         .await

@@ -10,6 +10,7 @@ mod http_auth;
 mod http_basics;
 mod http_limits;
 mod loading;
+mod protocol;
 mod reload;
 mod sandbox;
 mod scopes;
