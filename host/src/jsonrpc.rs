@@ -9,7 +9,9 @@
 //! read and a message that says what to send instead.
 //!
 //! Only requests get `-32602`: a notification cannot be answered, so one
-//! whose params are wrong goes on to rmcp, which ignores it.
+//! whose params are wrong goes on to rmcp, which ignores it. A `ping` of
+//! the 2026-07-28 era (which has none) is answered `-32601` here, as rmcp
+//! answers it over HTTP but not always over stdio.
 
 use std::fmt;
 
