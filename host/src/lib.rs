@@ -51,3 +51,8 @@ pub mod service;
 pub mod source;
 pub mod stdio;
 pub mod watch;
+
+#[cfg(test)]
+mod config_fuzz;
+#[cfg(test)]
+mod jsonrpc_fuzz;
