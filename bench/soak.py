@@ -185,6 +185,8 @@ class StdioClient:
         self.write.write(json.dumps(message).encode() + b"\n")
 
     def request(self, method, params, timeout=CALL_TIMEOUT):
+        if self.closed:
+            return None
         with self.lock:
             self.next_id += 1
             id = self.next_id

@@ -29,6 +29,8 @@ const FIXTURES: &[(&str, &str)] = &[
     ("WRONG_WORLD", "wrong_world"),
     // Hot reload tests and benchmarks (tests/src/live.rs).
     ("VERSIONED", "versioned"),
+    // A `describe` that never ends in time (tests/e2e/loading_budget.rs).
+    ("SLOW_DESCRIBE", "slow_describe"),
 ];
 
 fn main() {

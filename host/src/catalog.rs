@@ -128,6 +128,45 @@ fn claimed<'k, 'm, T>(
     })
 }
 
+/// The prefix of what `source` publishes: its namespace, else its name.
+fn prefix_of(source: &dyn Source) -> String {
+    source
+        .policy()
+        .namespace
+        .clone()
+        .unwrap_or_else(|| source.name().to_string())
+}
+
+/// Refuses a source that declares a group pinned to another file or
+/// digest (`groups.NAME.file`, `groups.NAME.digest`), so a file cannot take
+/// a group's name and the grants that come with it.
+fn check_pin(source: &dyn Source) -> Result<(), String> {
+    let name = source.name();
+    let policy = source.policy();
+    if let Some(pinned) = &policy.file {
+        let matches = source.id().path().is_some_and(|path| {
+            path.ends_with(pinned) || path.file_name().is_some_and(|file| file == pinned.as_str())
+        });
+        if !matches {
+            return Err(format!(
+                "declares group `{name}`, which is pinned to `{pinned}` (groups.{name}.file); \
+                 only that file may serve it"
+            ));
+        }
+    }
+    if let Some(pinned) = &policy.digest {
+        let digest = source.digest().map(|d| d.to_hex().to_string());
+        if digest.as_deref() != Some(pinned.trim().to_ascii_lowercase().as_str()) {
+            return Err(format!(
+                "declares group `{name}`, which is pinned to digest {pinned} (groups.{name}.digest), \
+                 but this file's BLAKE3 digest is {}",
+                digest.as_deref().unwrap_or("unknown")
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// The entries of `map` that do not belong to source `id`.
 fn keep<T>(
     map: &BTreeMap<String, Arc<T>>,
@@ -271,14 +310,31 @@ impl Catalog {
             .namespace
             .clone()
             .unwrap_or_else(|| name.to_string());
+        check_pin(source.as_ref()).map_err(fail)?;
         let uris = Arc::new(UriMap::new(source.description(), &prefix).map_err(fail)?);
         let tools = build_tools(&source, &self.naming, &prefix, &uris).map_err(fail)?;
         let published = published::build(&source, &self.naming, &prefix, &uris).map_err(fail)?;
         let mut current = self.current.write().unwrap_or_else(|e| e.into_inner());
         for (other_id, other) in &current.sources {
-            if *other_id != id && other.name() == &name {
+            if *other_id == id {
+                continue;
+            }
+            if other.name() == &name {
                 return Err(fail(format!(
-                    "group `{name}` is already served from {other_id}; rename one of the groups or remove a file"
+                    "group `{name}` is already served from {other_id}; rename one of the groups or \
+                     remove a file (pin a group to its file with `file` in [groups.{name}])"
+                )));
+            }
+            // `text` and `text_regex` would share names (`text_regex_find`):
+            // the newcomer is refused, never the group already serving.
+            let other_prefix = prefix_of(other.as_ref());
+            if self.naming.overlap(&prefix, &other_prefix) {
+                return Err(fail(format!(
+                    "group `{name}` publishes under `{prefix}{sep}`, which overlaps `{other_prefix}{sep}` \
+                     of group `{}` ({other_id}); set `namespace` in [groups.{name}] of toolhost.toml \
+                     to tell them apart",
+                    other.name(),
+                    sep = self.naming.separator,
                 )));
             }
         }

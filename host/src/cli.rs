@@ -46,6 +46,10 @@ enum Command {
     /// Build plugin crates, serve them over stdio, and rebuild and reload
     /// them on every save.
     Dev(DevArgs),
+    /// Compile one component, read on stdin, under resource limits (how
+    /// the host runs the compiler: see `runtime::compile`).
+    #[command(name = "__compile", hide = true)]
+    Compile(crate::runtime::compile::ChildArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -239,7 +243,13 @@ impl Cli {
     }
 
     pub async fn run(self) -> anyhow::Result<ExitCode> {
+        use crate::runtime::compile;
+        if let Ok(exe) = compile::this_executable() {
+            // Compilation runs in a child process with its own limits.
+            compile::compile_in_child_processes(exe);
+        }
         match self.command {
+            Command::Compile(args) => Ok(compile::child(args)),
             Command::Serve(args) => serve(*args).await,
             Command::Inspect(args) => inspect(args).await,
             Command::Dev(args) => dev(args).await,

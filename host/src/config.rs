@@ -75,10 +75,72 @@ pub struct ServerConfig {
     /// through `nextCursor`.
     #[serde(default = "default_page_size")]
     pub page_size: usize,
+    /// Guest linear memory all running calls may reserve together; a call
+    /// reserves its group's `memory` limit while it runs, and waits (within
+    /// its timeout) when the budget is spent. Default: half of the
+    /// machine's memory.
+    #[serde(default)]
+    pub memory_budget: Option<ByteSize>,
+    /// Largest component file loaded; a larger one is refused before it is
+    /// read.
+    #[serde(default = "default_max_component_size")]
+    pub max_component_size: ByteSize,
+    /// Longest one component may take to compile; a compile still running
+    /// then is stopped and the file refused.
+    #[serde(default = "default_compile_timeout")]
+    pub compile_timeout: HumanDuration,
+    /// Most memory (address space) one compilation may use.
+    #[serde(default = "default_compile_memory")]
+    pub compile_memory: ByteSize,
+    /// Longest a request waits for the initial load of the plugin
+    /// directory; after it, requests see the groups loaded so far and
+    /// clients are told `list_changed` as the others arrive.
+    #[serde(default = "default_load_wait")]
+    pub load_wait: HumanDuration,
+}
+
+impl ServerConfig {
+    /// `memory_budget`, or half of the machine's memory (4 GiB when that
+    /// cannot be read).
+    pub fn memory_budget(&self) -> u64 {
+        self.memory_budget
+            .map(|b| b.0)
+            .unwrap_or_else(|| machine_memory().map_or(4 * 1024 * MIB, |total| total / 2))
+    }
+
+    /// The call slots one group may hold at once when its section does not
+    /// say: a quarter of the host's, so that one group cannot take them all.
+    pub fn default_group_calls(&self) -> u32 {
+        (self.max_concurrent_calls / 4).max(1)
+    }
+}
+
+/// Physical memory of the machine, from `/proc/meminfo`.
+fn machine_memory() -> Option<u64> {
+    let info = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let line = info.lines().find(|l| l.starts_with("MemTotal:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
 }
 
 fn default_page_size() -> usize {
     100
+}
+
+fn default_max_component_size() -> ByteSize {
+    ByteSize(64 * MIB)
+}
+
+fn default_compile_timeout() -> HumanDuration {
+    HumanDuration(Duration::from_secs(60))
+}
+
+fn default_compile_memory() -> ByteSize {
+    ByteSize(2 * GIB)
+}
+
+fn default_load_wait() -> HumanDuration {
+    HumanDuration(Duration::from_secs(10))
 }
 
 fn default_true() -> bool {
@@ -100,6 +162,11 @@ impl Default for ServerConfig {
             max_concurrent_calls: default_max_concurrent_calls(),
             strict_names: true,
             page_size: default_page_size(),
+            memory_budget: None,
+            max_component_size: default_max_component_size(),
+            compile_timeout: default_compile_timeout(),
+            compile_memory: default_compile_memory(),
+            load_wait: default_load_wait(),
         }
     }
 }
@@ -115,6 +182,14 @@ pub struct GroupSettings {
     pub stack: Option<ByteSize>,
     pub max_output: Option<ByteSize>,
     pub instances: Option<InstanceMode>,
+    /// Most calls of this group running at once (default: a quarter of
+    /// `server.max_concurrent_calls`); more wait within their timeout.
+    pub max_concurrent_calls: Option<u32>,
+    /// Only this file may serve the group (a file name, or a path); any
+    /// other component declaring the group's name is refused.
+    pub file: Option<String>,
+    /// Only a component with this BLAKE3 digest (hex) may serve the group.
+    pub digest: Option<String>,
     pub namespace: Option<String>,
     pub env: Option<Vec<String>>,
     pub dirs: Option<Vec<DirGrant>>,
@@ -174,6 +249,12 @@ pub struct ToolFilter {
 pub struct Policy {
     pub limits: Limits,
     pub instances: InstanceMode,
+    /// Most calls of the group running at once.
+    pub max_concurrent_calls: u32,
+    /// The file the group is pinned to (`groups.NAME.file`).
+    pub file: Option<String>,
+    /// The digest the group is pinned to (`groups.NAME.digest`).
+    pub digest: Option<String>,
     /// `None`: prefix tools with the group name; `Some("")`: no prefix.
     pub namespace: Option<String>,
     pub env: Vec<String>,
@@ -483,6 +564,13 @@ impl Config {
                 .and_then(|s| s.instances)
                 .or(self.defaults.instances)
                 .unwrap_or_default(),
+            max_concurrent_calls: group
+                .and_then(|s| s.max_concurrent_calls)
+                .or(self.defaults.max_concurrent_calls)
+                .unwrap_or_else(|| self.server.default_group_calls())
+                .max(1),
+            file: group.and_then(|s| s.file.clone()),
+            digest: group.and_then(|s| s.digest.clone()),
             namespace: group.and_then(|s| s.namespace.clone()),
             env: layer(group, &self.defaults, |s| s.env.as_ref()),
             dirs: layer(group, &self.defaults, |s| s.dirs.as_ref()),

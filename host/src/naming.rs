@@ -19,6 +19,21 @@ impl Naming {
         Ok(published)
     }
 
+    /// Whether names under `a` and under `b` could collide: one prefix,
+    /// with its separator, starts the other (`text_` and `text_regex_`).
+    /// An empty prefix (no namespace) is the operator's explicit choice and
+    /// overlaps nothing.
+    pub fn overlap(&self, a: &str, b: &str) -> bool {
+        if a.is_empty() || b.is_empty() {
+            return false;
+        }
+        let (a, b) = (
+            format!("{a}{}", self.separator),
+            format!("{b}{}", self.separator),
+        );
+        a.starts_with(&b) || b.starts_with(&a)
+    }
+
     /// `name` under `prefix`, unchecked.
     pub fn join(&self, prefix: &str, name: &str) -> String {
         if prefix.is_empty() {

@@ -719,6 +719,24 @@ mod tests {
     }
 
     #[test]
+    fn property_names_are_checked_apart_from_member_values() {
+        let schema = compile(json!({
+            "type": "object",
+            "properties": {"a": {"type": "integer"}},
+            "propertyNames": {"maxLength": 1},
+        }))
+        .unwrap();
+        assert_eq!(schema.validate(&json!({"a": 1})), Ok(()));
+        assert_eq!(
+            violations(&schema, json!({"a": "x", "bb": 2})),
+            [
+                "/a: \"x\" is not of type \"integer\"",
+                "/: \"bb\" is longer than 1 character"
+            ]
+        );
+    }
+
+    #[test]
     fn formats_are_not_asserted() {
         let schema = compile(json!({
             "type": "object",

@@ -1,6 +1,14 @@
 //! Directory events → reloads: the plugin directory is watched while it is
 //! served, and each `.wasm` file that changes is loaded again on its own.
 //!
+//! The initial load takes the same path: every file in the directory is
+//! scheduled like a changed one, so each group is served as soon as it has
+//! loaded (with the sort-order rule for collisions of [`FirstLoad`]), and
+//! changes are applied while slow files still load. The catalog is marked
+//! ready when every file of the initial load is done, or after
+//! `server.load_wait`, whichever comes first: requests wait only that long
+//! for what is slow, and clients hear `list_changed` when it arrives.
+//!
 //! What happens to a file (after the debouncer has let it be quiet for
 //! [`DEBOUNCE`]):
 //!
@@ -42,8 +50,9 @@ use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
 use crate::catalog::Catalog;
+use crate::load::FirstLoad;
 use crate::runtime::{Level, LoadError, Runtime};
-use crate::source::SourceId;
+use crate::source::{Source, SourceId};
 
 /// How long a file must be quiet before it is looked at.
 pub const DEBOUNCE: Duration = Duration::from_millis(50);
@@ -58,7 +67,7 @@ const MAX_ATTEMPTS: u32 = 50;
 
 /// A watch on a plugin directory. Changes are queued from [`Watch::start`]
 /// on, so that nothing written during the initial load is missed, and
-/// applied by [`Watch::run`].
+/// applied by [`spawn_serving`].
 pub struct Watch {
     dir: PathBuf,
     events: mpsc::UnboundedReceiver<Vec<PathBuf>>,
@@ -97,48 +106,83 @@ impl Watch {
             _debouncer: debouncer,
         })
     }
+}
 
-    /// Applies every change to the catalog, for as long as the returned
-    /// future runs (drop or abort it to stop watching).
-    pub async fn run(mut self, runtime: Arc<Runtime>, catalog: Arc<Catalog>) {
-        let mut reloads = Reloads {
-            reloader: Arc::new(Reloader {
-                dir: self.dir.clone(),
-                runtime,
-                catalog,
-                failed: Mutex::default(),
-            }),
-            busy: HashSet::new(),
-            again: HashSet::new(),
-            tasks: JoinSet::new(),
-        };
-        tracing::debug!(dir = %self.dir.display(), "watching the plugin directory");
-        loop {
-            tokio::select! {
-                batch = self.events.recv() => {
-                    let Some(batch) = batch else { break };
-                    for path in batch {
-                        if path == self.dir {
-                            // Events were lost (queue overflow): look at
-                            // every file, present or served.
-                            for path in reloads.reloader.everything() {
-                                reloads.schedule(path);
-                            }
-                        } else {
+/// Loads `initial` (the directory's files at start) and then, with
+/// `events`, every change, until `events` ends (or, without it, until the
+/// initial load is done).
+async fn serve(
+    dir: PathBuf,
+    initial: Vec<PathBuf>,
+    mut events: Option<mpsc::UnboundedReceiver<Vec<PathBuf>>>,
+    runtime: Arc<Runtime>,
+    catalog: Arc<Catalog>,
+) {
+    let load_wait = runtime.config().server.load_wait.0;
+    let mut reloads = Reloads {
+        reloader: Arc::new(Reloader {
+            dir: dir.clone(),
+            runtime,
+            catalog,
+            failed: Mutex::default(),
+            first: Mutex::new(Some(FirstLoad::new(&initial))),
+        }),
+        busy: HashSet::new(),
+        again: HashSet::new(),
+        tasks: JoinSet::new(),
+    };
+    let started = Instant::now();
+    for path in initial {
+        reloads.schedule(path);
+    }
+    let mut first_done = reloads.reloader.first_load_done(None);
+    if first_done {
+        reloads
+            .reloader
+            .initial_load_over(&dir, started, events.is_some());
+    }
+    let give_up = tokio::time::sleep(load_wait);
+    tokio::pin!(give_up);
+    loop {
+        tokio::select! {
+            batch = async { events.as_mut()?.recv().await }, if events.is_some() => {
+                let Some(batch) = batch else { break };
+                for path in batch {
+                    if path == dir {
+                        // Events were lost (queue overflow): look at
+                        // every file, present or served.
+                        for path in reloads.reloader.everything() {
                             reloads.schedule(path);
                         }
-                    }
-                }
-                Some(done) = reloads.tasks.join_next(), if !reloads.tasks.is_empty() => {
-                    match done {
-                        Ok((path, follow_ups)) => {
-                            reloads.finished(path);
-                            follow_ups.into_iter().for_each(|path| reloads.schedule(path));
-                        }
-                        Err(e) => tracing::error!("a reload task crashed: {e}"),
+                    } else {
+                        reloads.schedule(path);
                     }
                 }
             }
+            Some(done) = reloads.tasks.join_next(), if !reloads.tasks.is_empty() => {
+                match done {
+                    Ok((path, follow_ups)) => {
+                        if !first_done && reloads.reloader.first_load_done(Some(&path)) {
+                            first_done = true;
+                            reloads.reloader.initial_load_over(&dir, started, events.is_some());
+                        }
+                        reloads.finished(path);
+                        follow_ups.into_iter().for_each(|path| reloads.schedule(path));
+                    }
+                    Err(e) => tracing::error!("a reload task crashed: {e}"),
+                }
+            }
+            () = &mut give_up, if !first_done && !reloads.reloader.catalog.is_ready() => {
+                let waiting = reloads.reloader.still_loading();
+                tracing::warn!(
+                    dir = %dir.display(),
+                    waited_ms = load_wait.as_millis() as u64,
+                    "serving what has loaded so far (limit: server.load_wait); still loading: {}",
+                    waiting.join(", ")
+                );
+                reloads.reloader.catalog.mark_ready();
+            }
+            else => break,
         }
     }
 }
@@ -182,6 +226,8 @@ struct Reloader {
     /// Files whose last load failed, with the hash of what failed: the same
     /// bytes are not tried again.
     failed: Mutex<HashMap<PathBuf, blake3::Hash>>,
+    /// The initial load, until every file of it is done.
+    first: Mutex<Option<FirstLoad>>,
 }
 
 /// What a file looks like when it is read.
@@ -189,6 +235,8 @@ enum FileState {
     Missing,
     /// Being written: it changed while it was read.
     Changing,
+    /// Over `server.max_component_size`: not read.
+    TooLarge(u64),
     Read {
         bytes: Vec<u8>,
         stamp: Stamp,
@@ -203,8 +251,20 @@ impl Reloader {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let state = read_when_still(path.to_owned()).await;
+            let max_size = self.runtime.config().server.max_component_size.0;
+            let state = read_when_still(path.to_owned(), max_size).await;
             let (bytes, stamp) = match state {
+                FileState::TooLarge(size) => {
+                    if let Err(error) = self.runtime.check_size(path, size) {
+                        let serving = self
+                            .catalog
+                            .snapshot()
+                            .sources
+                            .contains_key(&SourceId::file(path));
+                        self.failed(&error, serving);
+                    }
+                    return Vec::new();
+                }
                 FileState::Missing => {
                     tokio::time::sleep(REMOVE_GRACE).await;
                     if Stamp::of(path).is_some() {
@@ -243,7 +303,7 @@ impl Reloader {
                     group.description.info.version.clone(),
                     group.cached,
                 );
-                self.catalog.insert(Arc::new(group)).map(|()| summary)
+                self.insert(path, Arc::new(group)).map(|()| summary)
             });
             match loaded {
                 Ok((name, version, cached)) => {
@@ -274,6 +334,71 @@ impl Reloader {
                     return Vec::new();
                 }
             }
+        }
+    }
+
+    /// Serves `source`, loaded from `path`: by the rule of the initial load
+    /// while `path` is part of it, else replacing what `path` served.
+    fn insert(&self, path: &Path, source: Arc<dyn Source>) -> Result<(), LoadError> {
+        let mut first = self.first.lock().unwrap_or_else(|e| e.into_inner());
+        let Some(first) = first.as_mut().filter(|first| first.includes(path)) else {
+            return self.catalog.insert(source);
+        };
+        let (inserted, displaced) = first.insert(&self.catalog, path, source);
+        for error in displaced {
+            self.failed(&error, false);
+        }
+        inserted
+    }
+
+    /// Notes that the load of `path` is done; whether every file of the
+    /// initial load is. The rule of the initial load ends with it.
+    fn first_load_done(&self, path: Option<&Path>) -> bool {
+        let mut first = self.first.lock().unwrap_or_else(|e| e.into_inner());
+        let Some(load) = first.as_mut() else {
+            return true;
+        };
+        if let Some(path) = path {
+            load.done(path);
+        }
+        let done = load.is_done();
+        if done {
+            *first = None;
+        }
+        done
+    }
+
+    /// The files of the initial load not done yet.
+    fn still_loading(&self) -> Vec<String> {
+        let first = self.first.lock().unwrap_or_else(|e| e.into_inner());
+        first
+            .iter()
+            .flat_map(|load| load.pending())
+            .map(|path| path.display().to_string())
+            .collect()
+    }
+
+    /// Marks the catalog ready (if the wait did not already), reports the
+    /// initial load and cleans the compile cache.
+    fn initial_load_over(&self, dir: &Path, started: Instant, watching: bool) {
+        self.catalog.mark_ready();
+        let snapshot = self.catalog.snapshot();
+        tracing::info!(
+            dir = %dir.display(),
+            groups = snapshot.sources.len(),
+            tools = snapshot.tools.len(),
+            failed = snapshot.failures.len(),
+            took_ms = started.elapsed().as_millis() as u64,
+            watching,
+            "plugin directory loaded"
+        );
+        if let Some(cache) = self.runtime.cache().cloned() {
+            tokio::task::spawn_blocking(move || {
+                let removed = cache.clean();
+                if removed > 0 {
+                    tracing::debug!(dir = %cache.dir().display(), removed, "cleaned the compile cache");
+                }
+            });
         }
     }
 
@@ -346,12 +471,16 @@ fn file_paths<'a>(ids: impl Iterator<Item = &'a SourceId>) -> Vec<PathBuf> {
     ids.filter_map(|id| id.path().map(Path::to_owned)).collect()
 }
 
-/// Reads `path` if it does not change while being read.
-async fn read_when_still(path: PathBuf) -> FileState {
+/// Reads `path` if it is at most `max_size` bytes and does not change
+/// while being read.
+async fn read_when_still(path: PathBuf, max_size: u64) -> FileState {
     tokio::task::spawn_blocking(move || {
         let Some(before) = Stamp::of(&path) else {
             return FileState::Missing;
         };
+        if before.len > max_size {
+            return FileState::TooLarge(before.len);
+        }
         let bytes = match std::fs::read(&path) {
             Ok(bytes) => bytes,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return FileState::Missing,
@@ -433,7 +562,8 @@ pub(crate) fn changes_contents(kind: &EventKind) -> bool {
 
 /// Serves `dir` from a background task: the initial load (after which the
 /// catalog is ready and stale compile cache entries are cleaned), then,
-/// with `watch`, every change until the task is aborted.
+/// with `watch`, every change until the task is aborted. Changes are
+/// applied during the initial load too.
 pub fn spawn_serving(
     runtime: Arc<Runtime>,
     catalog: Arc<Catalog>,
@@ -441,31 +571,22 @@ pub fn spawn_serving(
     watch: Option<Watch>,
 ) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
-        let result = crate::load::load_dir(&runtime, &catalog, &dir).await;
-        catalog.mark_ready();
-        if let Err(e) = result {
+        let initial = crate::load::component_files(&dir).unwrap_or_else(|e| {
             tracing::error!("{e:#}");
+            Vec::new()
+        });
+        if initial.is_empty() {
+            tracing::warn!(dir = %dir.display(), "no .wasm components in the plugin directory");
         }
-        let snapshot = catalog.snapshot();
-        tracing::info!(
-            dir = %dir.display(),
-            groups = snapshot.sources.len(),
-            tools = snapshot.tools.len(),
-            failed = snapshot.failures.len(),
-            watching = watch.is_some(),
-            "plugin directory loaded"
-        );
-        if let Some(cache) = runtime.cache().cloned() {
-            tokio::task::spawn_blocking(move || {
-                let removed = cache.clean();
-                if removed > 0 {
-                    tracing::debug!(dir = %cache.dir().display(), removed, "cleaned the compile cache");
-                }
-            });
-        }
-        if let Some(watch) = watch {
-            watch.run(runtime, catalog).await;
-        }
+        // The debouncer stops when dropped: it lives as long as the task.
+        let (events, _debouncer) = match watch {
+            Some(watch) => {
+                tracing::debug!(dir = %watch.dir.display(), "watching the plugin directory");
+                (Some(watch.events), Some(watch._debouncer))
+            }
+            None => (None, None),
+        };
+        serve(dir, initial, events, runtime, catalog).await;
     })
 }
 

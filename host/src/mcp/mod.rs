@@ -36,7 +36,7 @@ use serde_json::Value;
 pub use convert::{to_call_result, to_mcp_tool};
 
 use crate::caller::{self, Caller};
-use crate::service::{CallService, CompletionRef, Who};
+use crate::service::{CallService, Completing, CompletionRef, Who};
 use client::PeerClient;
 use convert::{to_content_block, to_mcp_error, to_resource_contents, to_role};
 
@@ -340,10 +340,12 @@ impl ServerHandler for Handler {
             .service
             .complete(
                 who(&context),
-                reference,
-                request.argument.name,
-                request.argument.value,
-                context_arguments,
+                Completing {
+                    reference,
+                    argument: request.argument.name,
+                    value: request.argument.value,
+                    context: context_arguments,
+                },
                 &self.client(&context),
                 context.ct.clone(),
             )

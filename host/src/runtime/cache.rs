@@ -80,40 +80,77 @@ impl CompileCache {
     }
 
     /// Maps the cached compilation of `bytes` (whose hash is `hash`) or
-    /// compiles it and stores the result. Blocking: call it off the async
-    /// threads. A cache that cannot be read or written costs a compilation
-    /// and a log line, never a failed load.
+    /// compiles it in this process and stores the result. Blocking: call it
+    /// off the async threads. A cache that cannot be read or written costs
+    /// a compilation and a log line, never a failed load.
     pub fn load(
         &self,
         engine: &Engine,
         bytes: &[u8],
         hash: &blake3::Hash,
     ) -> wasmtime::Result<(Component, Origin)> {
-        let dir = self.engine_dir(engine);
-        let entry = dir.join(format!("{}.{EXTENSION}", hash.to_hex()));
-        if entry.is_file() {
-            match map(engine, &entry) {
-                Ok(component) => {
-                    touch(&entry);
-                    return Ok((component, Origin::Cached));
-                }
-                Err(e) => {
-                    tracing::warn!(entry = %entry.display(), "unusable compile cache entry, compiling again: {e:#}");
-                    let _ = std::fs::remove_file(&entry);
-                }
-            }
+        if let Some(component) = self.lookup(engine, hash) {
+            return Ok((component, Origin::Cached));
         }
         let component = Component::new(engine, bytes)?;
-        match store(&dir, &entry, &component) {
-            // Serve from the file just written, as a warm start would: the
-            // code then lives in file-backed pages the kernel can share and
-            // evict, and the compiled copy on the heap is freed.
-            Ok(()) => Ok((map(engine, &entry).unwrap_or(component), Origin::Compiled)),
+        let serialized = component.serialize()?;
+        Ok((
+            self.store(engine, hash, &serialized).unwrap_or(component),
+            Origin::Compiled,
+        ))
+    }
+
+    /// Maps the cached compilation of the component whose hash is `hash`,
+    /// if there is one. Blocking but quick (no compilation). An unusable
+    /// entry is removed.
+    pub fn lookup(&self, engine: &Engine, hash: &blake3::Hash) -> Option<Component> {
+        let entry = self.entry(engine, hash);
+        if !entry.is_file() {
+            return None;
+        }
+        match map(engine, &entry) {
+            Ok(component) => {
+                touch(&entry);
+                Some(component)
+            }
             Err(e) => {
-                tracing::warn!(dir = %self.dir.display(), "cannot write to the compile cache: {e:#}");
-                Ok((component, Origin::Compiled))
+                tracing::warn!(entry = %entry.display(), "unusable compile cache entry, compiling again: {e:#}");
+                let _ = std::fs::remove_file(&entry);
+                None
             }
         }
+    }
+
+    /// Stores `serialized` (the output of [`Component::serialize`] by
+    /// `engine`, or an engine of the same compatibility hash) as the entry
+    /// of `hash` and maps it. Blocking. `None`, after a log line, when the
+    /// entry cannot be written or read back: the caller still has the
+    /// compilation.
+    pub fn store(
+        &self,
+        engine: &Engine,
+        hash: &blake3::Hash,
+        serialized: &[u8],
+    ) -> Option<Component> {
+        let dir = self.engine_dir(engine);
+        let entry = self.entry(engine, hash);
+        // Serve from the file just written, as a warm start would: the code
+        // then lives in file-backed pages the kernel can share and evict,
+        // and the compiled copy on the heap is freed.
+        match write_entry(&dir, &entry, serialized).and_then(|()| {
+            map(engine, &entry).map_err(|e| anyhow::anyhow!("{}: {e:#}", entry.display()))
+        }) {
+            Ok(component) => Some(component),
+            Err(e) => {
+                tracing::warn!(dir = %self.dir.display(), "cannot write to the compile cache: {e:#}");
+                None
+            }
+        }
+    }
+
+    fn entry(&self, engine: &Engine, hash: &blake3::Hash) -> PathBuf {
+        self.engine_dir(engine)
+            .join(format!("{}.{EXTENSION}", hash.to_hex()))
     }
 
     /// Removes the entries of content `hash`, for every engine: the file it
@@ -167,7 +204,8 @@ fn map(engine: &Engine, entry: &Path) -> wasmtime::Result<Component> {
     // SAFETY: `deserialize_file` trusts the file to be the unmodified output
     // of `Component::serialize` by a compatible engine, and to stay
     // unchanged while mapped. Both hold for the entries of this cache: it
-    // only reads files it wrote itself, under the digest of the engine's
+    // only reads files it wrote itself (from the output of this process or
+    // of the compiler child it runs, the same binary: see `compile`), under the digest of the engine's
     // compatibility hash (wasmtime also checks the version and configuration
     // recorded in the file and refuses a mismatch with an error); every
     // entry was written completely to a temporary file and renamed into
@@ -202,14 +240,11 @@ impl Hasher for Blake3Hasher {
     }
 }
 
-/// Writes `component` to `entry` through a temporary file in the same
+/// Writes `serialized` to `entry` through a temporary file in the same
 /// directory, then renames it into place.
-fn store(dir: &Path, entry: &Path, component: &Component) -> anyhow::Result<()> {
+fn write_entry(dir: &Path, entry: &Path, serialized: &[u8]) -> anyhow::Result<()> {
     static NEXT: AtomicU64 = AtomicU64::new(0);
     create_private_dir(dir)?;
-    let serialized = component
-        .serialize()
-        .map_err(|e| anyhow::anyhow!("{e:#}"))?;
     let tmp = dir.join(format!(
         ".{}.{}.{}.tmp",
         entry
@@ -220,7 +255,7 @@ fn store(dir: &Path, entry: &Path, component: &Component) -> anyhow::Result<()> 
         NEXT.fetch_add(1, Ordering::Relaxed)
     ));
     let written = std::fs::File::create(&tmp).and_then(|mut file| {
-        file.write_all(&serialized)?;
+        file.write_all(serialized)?;
         file.sync_data()
     });
     if let Err(e) = written.and_then(|()| std::fs::rename(&tmp, entry)) {

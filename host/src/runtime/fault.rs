@@ -49,6 +49,25 @@ pub enum FaultKind {
     Instantiate(String),
     ShuttingDown,
     Host(String),
+    /// The call could not start within its timeout: something it needs was
+    /// in use by other calls.
+    Busy {
+        waited: std::time::Duration,
+        busy: Busy,
+    },
+}
+
+/// What a call waited for in vain.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Busy {
+    /// The group's own call slots (their number).
+    GroupCalls(u32),
+    /// The host's call slots (their number).
+    HostCalls(u32),
+    /// The host's guest memory budget (bytes).
+    Memory(u64),
+    /// The group's one kept instance (`instances = "reuse"`).
+    Instance,
 }
 
 impl FaultKind {
@@ -67,6 +86,7 @@ impl FaultKind {
             FaultKind::Instantiate(_) => "instantiate",
             FaultKind::ShuttingDown => "shutdown",
             FaultKind::Host(_) => "host",
+            FaultKind::Busy { .. } => "busy",
         }
     }
 
@@ -108,7 +128,9 @@ impl FaultKind {
                  deep recursion in the plugin is the usual cause",
                 ByteSize(limits.stack)
             ),
-            FaultKind::Panic { message } => format!("plugin `{group}` panicked: {message}"),
+            FaultKind::Panic { message } => {
+                format!("plugin `{group}` panicked: {}", printable(message))
+            }
             FaultKind::Trap { trap, stderr } => {
                 let mut text = format!("plugin `{group}` trapped: {trap}");
                 let stderr = stderr.trim();
@@ -117,7 +139,10 @@ impl FaultKind {
                     let start = (start..stderr.len())
                         .find(|i| stderr.is_char_boundary(*i))
                         .unwrap_or(0);
-                    text.push_str(&format!("; its stderr ended with: {}", &stderr[start..]));
+                    text.push_str(&format!(
+                        "; its stderr ended with: {}",
+                        printable(&stderr[start..])
+                    ));
                 }
                 text
             }
@@ -137,6 +162,33 @@ impl FaultKind {
             }
             FaultKind::ShuttingDown => "the server is shutting down".to_owned(),
             FaultKind::Host(reason) => format!("internal error running plugin `{group}`: {reason}"),
+            FaultKind::Busy { waited, busy } => {
+                let what = match busy {
+                    Busy::GroupCalls(n) => format!(
+                        "all {n} call slots of the group were in use \
+                         (limit: groups.{group}.max_concurrent_calls)"
+                    ),
+                    Busy::HostCalls(n) => format!(
+                        "all {n} call slots of the host were in use \
+                         (limit: server.max_concurrent_calls)"
+                    ),
+                    Busy::Memory(budget) => format!(
+                        "the host's guest memory budget of {} was reserved by other calls \
+                         (limit: server.memory_budget; each call reserves groups.{group}.memory)",
+                        ByteSize(*budget)
+                    ),
+                    Busy::Instance => format!(
+                        "its one instance was busy with other calls \
+                         (groups.{group}.instances = \"reuse\" runs one call at a time)"
+                    ),
+                };
+                format!(
+                    "plugin `{group}` could not start within its timeout of {} (waited {}): {what}; \
+                     try again later",
+                    format_duration(limits.timeout),
+                    format_duration(*waited)
+                )
+            }
         }
     }
 }
@@ -192,35 +244,69 @@ pub fn classify(error: &wasmtime::Error, state: &CallState, limits: &Limits) -> 
 }
 
 /// Checks a result against the output limits and JSON well-formedness.
-/// Bytes a piece of content carries, roughly as the client will receive it.
+/// Bytes a piece of content takes on the wire: every field, strings as
+/// JSON-escaped, binary data as base64.
 pub fn content_size(content: &super::Content) -> u64 {
     use super::Content;
-    (match content {
-        Content::Text(text) => text.len(),
-        Content::Image(media) | Content::Audio(media) => media.data.len() + media.mime_type.len(),
-        Content::Resource(resource) => resource_size(resource) as usize,
-        Content::Link(link) => {
-            link.uri.len()
-                + link.name.len()
-                + link.description.as_ref().map_or(0, String::len)
-                + link.title.as_ref().map_or(0, String::len)
+    match content {
+        Content::Text(text) => encoded_len(text),
+        Content::Image(media) | Content::Audio(media) => {
+            base64_len(media.data.len()) + encoded_len(&media.mime_type)
         }
-    }) as u64
+        Content::Resource(resource) => resource_size(resource),
+        Content::Link(link) => {
+            encoded_len(&link.uri)
+                + encoded_len(&link.name)
+                + optional_len(&link.description)
+                + optional_len(&link.title)
+                + optional_len(&link.mime_type)
+        }
+    }
 }
 
-/// Bytes an embedded resource carries.
+/// Bytes an embedded resource takes on the wire.
 pub fn resource_size(resource: &super::EmbeddedResource) -> u64 {
     use super::ResourceContents;
-    (resource.uri.len()
+    encoded_len(&resource.uri)
+        + optional_len(&resource.mime_type)
         + match &resource.contents {
-            ResourceContents::Text(text) => text.len(),
-            ResourceContents::Blob(blob) => blob.len(),
-        }) as u64
+            ResourceContents::Text(text) => encoded_len(text),
+            ResourceContents::Blob(blob) => base64_len(blob.len()),
+        }
 }
 
+fn optional_len(text: &Option<String>) -> u64 {
+    text.as_deref().map_or(0, encoded_len)
+}
+
+/// Length of `text` as a JSON string body: quotes and backslashes take
+/// two bytes, other control characters up to six.
+pub fn encoded_len(text: &str) -> u64 {
+    text.bytes()
+        .map(|b| match b {
+            b'"' | b'\\' | b'\n' | b'\r' | b'\t' | 0x08 | 0x0c => 2,
+            0..0x20 => 6,
+            _ => 1,
+        })
+        .sum()
+}
+
+fn base64_len(bytes: usize) -> u64 {
+    (bytes as u64).div_ceil(3) * 4
+}
+
+/// Checks a result against the output limits and JSON well-formedness. A
+/// structured result with no other content is also sent as text, escaped.
 pub fn check_output(output: &Output, limits: &Limits) -> Result<(), FaultKind> {
-    let size = output.structured.as_ref().map_or(0, |s| s.len() as u64)
-        + output.content.iter().map(content_size).sum::<u64>();
+    let structured = output.structured.as_deref().map_or(0, |s| {
+        let as_text = if output.content.is_empty() {
+            encoded_len(s)
+        } else {
+            0
+        };
+        s.len() as u64 + as_text
+    });
+    let size = structured + output.content.iter().map(content_size).sum::<u64>();
     if size > limits.max_output {
         return Err(FaultKind::OutputTooLarge { size: Some(size) });
     }
@@ -300,6 +386,19 @@ pub fn describe_world_error(error: &wasmtime::Error) -> String {
         "not a toolhost service group: it does not export `toolhost:plugin/group@0.1.0` ({error:#}); \
          build it with toolhost-sdk"
     )
+}
+
+/// Plugin text made safe to show: control characters other than newline
+/// and tab are escaped, so a panic message cannot carry terminal control
+/// sequences (ESC, BEL) to a client or an operator's terminal.
+pub fn printable(text: &str) -> String {
+    text.chars()
+        .map(|c| match c {
+            '\n' | '\t' => c.to_string(),
+            c if c.is_control() => c.escape_unicode().to_string(),
+            c => c.to_string(),
+        })
+        .collect()
 }
 
 #[cfg(test)]

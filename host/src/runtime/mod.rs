@@ -8,10 +8,12 @@
 //! in a pooling allocator; `instances = "reuse"` keeps one instance per
 //! group, discarded after any fault. This module knows nothing of MCP.
 
+mod admission;
 mod ask;
 pub mod cache;
 pub mod capability;
 pub mod capture;
+pub mod compile;
 mod fault;
 mod state;
 
@@ -22,8 +24,11 @@ use std::time::{Duration, Instant};
 
 use futures::FutureExt as _;
 use tokio::sync::{Mutex, Semaphore};
+
+use admission::Admission;
+pub use fault::Busy;
 use tokio_util::sync::CancellationToken;
-use wasmtime::component::{Component, Instance, InstancePre, Linker};
+use wasmtime::component::{Instance, InstancePre, Linker};
 use wasmtime::{Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store};
 
 pub use fault::{Fault, FaultKind, LoadError};
@@ -65,13 +70,16 @@ const DEADLINE_GRACE: Duration = Duration::from_millis(50);
 pub struct Runtime {
     engines: BTreeMap<u64, Sandbox>,
     default_stack: u64,
-    calls: Arc<Semaphore>,
+    admission: Arc<admission::Shared>,
     config: Config,
     overrides: LimitOverrides,
     cache: Option<cache::CompileCache>,
     /// Compilations running at once: each already uses every core, so more
-    /// would only add their scratch memory to the peak.
+    /// would only add their scratch memory to the peak. At least two, so
+    /// that one slow file (which holds one slot, for at most
+    /// `server.compile_timeout`) never holds them all.
     compiles: Arc<Semaphore>,
+    budget: compile::Budget,
     capabilities: Vec<Arc<dyn Capability>>,
     _ticker: Ticker,
 }
@@ -120,12 +128,16 @@ impl Runtime {
         Ok(Arc::new(Self {
             engines,
             default_stack,
-            calls: Arc::new(Semaphore::new(max_calls as usize)),
+            admission: Arc::new(admission::Shared::new(
+                max_calls,
+                config.server.memory_budget(),
+            )),
+            budget: compile::Budget::from_config(&config.server),
             config,
             overrides,
             cache,
             compiles: Arc::new(Semaphore::new(
-                std::thread::available_parallelism().map_or(2, |n| n.get()),
+                std::thread::available_parallelism().map_or(2, |n| n.get().max(2)),
             )),
             capabilities,
             _ticker: ticker,
@@ -142,12 +154,23 @@ impl Runtime {
         self.cache.as_ref()
     }
 
-    /// Loads one component file as a group: checks the bytes, compiles,
-    /// asks the group to describe itself and prepares its instances.
+    /// Loads one component file as a group: checks its size and bytes,
+    /// compiles, asks the group to describe itself and prepares its
+    /// instances.
     pub async fn load(self: &Arc<Self>, path: &Path) -> Result<Group, LoadError> {
-        let bytes = std::fs::read(path)
-            .map_err(|e| LoadError::new(path, format!("cannot read the file: {e}")))?;
+        let read = |e: std::io::Error| LoadError::new(path, format!("cannot read the file: {e}"));
+        let size = std::fs::metadata(path).map_err(read)?.len();
+        self.check_size(path, size)?;
+        let bytes = std::fs::read(path).map_err(read)?;
         self.load_bytes(path, bytes).await
+    }
+
+    /// Refuses a file of `size` bytes over `server.max_component_size`,
+    /// before anything else is done with it.
+    pub fn check_size(&self, path: &Path, size: u64) -> Result<(), LoadError> {
+        self.budget
+            .check_size(size)
+            .map_err(|reason| LoadError::new(path, reason))
     }
 
     /// Like [`Runtime::load`], from bytes already read.
@@ -156,23 +179,31 @@ impl Runtime {
         path: &Path,
         bytes: Vec<u8>,
     ) -> Result<Group, LoadError> {
+        self.check_size(path, bytes.len() as u64)?;
         fault::check_header(&bytes).map_err(|reason| LoadError::new(path, reason))?;
         let hash = blake3::hash(&bytes);
         let bytes = Arc::new(bytes);
+        let compiling = Compiling {
+            path,
+            bytes,
+            hash,
+            cache: self.cache.as_ref(),
+            slots: &self.compiles,
+            budget: &self.budget,
+        };
         let default = &self.engines[&self.default_stack];
-        let cache = self.cache.as_ref();
-        let compiles = &self.compiles;
-        let (pre, origin) = default
-            .prepare(path, bytes.clone(), hash, cache, compiles)
-            .await?;
-        let declared = describe(&pre, path).await?;
+        let (pre, origin) = default.prepare(&compiling, self.default_stack).await?;
+        // Under the defaults' limits: the group has no name yet. It holds
+        // no compile slot meanwhile.
+        let limits = self.config.policy("", &self.overrides).limits;
+        let declared = describe(&pre, path, &limits).await?;
         let info = declared.info.clone();
         let policy = self.config.policy(&info.name, &self.overrides);
         let pre = if policy.limits.stack == self.default_stack {
             pre
         } else {
             self.engines[&policy.limits.stack]
-                .prepare(path, bytes, hash, cache, compiles)
+                .prepare(&compiling, policy.limits.stack)
                 .await?
                 .0
         };
@@ -185,10 +216,12 @@ impl Runtime {
             cached: origin == cache::Origin::Cached,
             description: declared,
             reused: (policy.instances == InstanceMode::Reuse).then(|| Mutex::new(None)),
+            admission: self
+                .admission
+                .for_group(policy.max_concurrent_calls, policy.limits.memory),
             policy,
             grants: Arc::new(grants),
             pre,
-            calls: self.calls.clone(),
         })
     }
 }
@@ -209,15 +242,9 @@ impl Sandbox {
             .total_tables(instances * 4)
             .total_stacks(instances)
             .max_memory_size(usize::try_from(max_memory).unwrap_or(usize::MAX));
-        let mut config = wasmtime::Config::new();
-        config
-            .allocation_strategy(InstanceAllocationStrategy::Pooling(pool))
-            .consume_fuel(true)
-            .epoch_interruption(true)
-            .max_wasm_stack(stack as usize)
-            // Host functions run on the same fiber stack as the guest.
-            .async_stack_size(stack as usize + 1024 * 1024)
-            .concurrency_support(false);
+        // The compiler child builds its engine from the same settings.
+        let mut config = compile::engine_config(stack);
+        config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
         let engine = Engine::new(&config)
             .map_err(|e| anyhow::anyhow!("cannot create the wasm engine: {e:#}"))?;
         let mut linker = Linker::new(&engine);
@@ -227,29 +254,37 @@ impl Sandbox {
         Ok(Self { engine, linker })
     }
 
-    /// Compiles (off the async threads, or maps from `cache`) and links a
-    /// component.
+    /// Maps the component from the cache, or compiles it within the
+    /// budget (see [`compile`]), and links it. Only a compilation takes a
+    /// compile slot.
     async fn prepare(
         &self,
-        path: &Path,
-        bytes: Arc<Vec<u8>>,
-        hash: blake3::Hash,
-        cache: Option<&cache::CompileCache>,
-        compiles: &Semaphore,
+        compiling: &Compiling<'_>,
+        stack: u64,
     ) -> Result<(Prepared, cache::Origin), LoadError> {
-        let _slot = compiles
-            .acquire()
-            .await
-            .map_err(|e| LoadError::new(path, format!("compilation refused: {e}")))?;
-        let engine = self.engine.clone();
-        let cache = cache.cloned();
-        let (component, origin) = tokio::task::spawn_blocking(move || match cache {
-            Some(cache) => cache.load(&engine, &bytes, &hash),
-            None => Component::new(&engine, &*bytes).map(|c| (c, cache::Origin::Compiled)),
-        })
-        .await
-        .map_err(|e| LoadError::new(path, format!("compilation crashed: {e}")))?
-        .map_err(|e| LoadError::new(path, fault::describe_compile_error(&e)))?;
+        let path = compiling.path;
+        let cached = compile::cached(&self.engine, compiling.hash, compiling.cache).await;
+        let (component, origin) =
+            match cached {
+                Some(component) => (component, cache::Origin::Cached),
+                None => {
+                    let slot =
+                        compiling.slots.clone().acquire_owned().await.map_err(|e| {
+                            LoadError::new(path, format!("compilation refused: {e}"))
+                        })?;
+                    compile::compile(
+                        &self.engine,
+                        stack,
+                        compiling.bytes.clone(),
+                        compiling.hash,
+                        compiling.cache,
+                        compiling.budget,
+                        slot,
+                    )
+                    .await
+                    .map_err(|reason| LoadError::new(path, reason))?
+                }
+            };
         let pre = self
             .linker
             .instantiate_pre(&component)
@@ -264,6 +299,16 @@ impl Sandbox {
             origin,
         ))
     }
+}
+
+/// One component being compiled, for each engine it needs.
+struct Compiling<'a> {
+    path: &'a Path,
+    bytes: Arc<Vec<u8>>,
+    hash: blake3::Hash,
+    cache: Option<&'a cache::CompileCache>,
+    slots: &'a Arc<Semaphore>,
+    budget: &'a compile::Budget,
 }
 
 /// A linked component and where its exports are.
@@ -295,11 +340,15 @@ impl Exports {
 }
 
 /// Instantiates a freshly loaded component once to read its metadata.
-async fn describe(prepared: &Prepared, path: &Path) -> Result<Description, LoadError> {
+/// Runs under `limits` (the defaults': the group has no name yet).
+async fn describe(
+    prepared: &Prepared,
+    path: &Path,
+    limits: &Limits,
+) -> Result<Description, LoadError> {
     let pre = &prepared.pre;
     let exports = &prepared.exports;
-    let limits = Limits::default();
-    let state = CallState::new("(loading)".into(), &[], &limits)
+    let state = CallState::new("(loading)".into(), &[], limits)
         .map_err(|e| LoadError::new(path, format!("{e:#}")))?;
     let mut store =
         new_store(pre.engine(), state).map_err(|e| LoadError::new(path, format!("{e:#}")))?;
@@ -307,9 +356,11 @@ async fn describe(prepared: &Prepared, path: &Path) -> Result<Description, LoadE
         .set_fuel(limits.fuel)
         .map_err(|e| LoadError::new(path, format!("{e:#}")))?;
     store.set_epoch_deadline(1);
-    store
-        .data_mut()
-        .begin_call(&limits, None, CancellationToken::new());
+    store.data_mut().begin_call(
+        admission::deadline(limits.timeout),
+        None,
+        CancellationToken::new(),
+    );
     let work = async {
         let instance = pre.instantiate_async(&mut store).await?;
         let group = exports.tools.load(&mut store, &instance)?;
@@ -337,18 +388,25 @@ async fn describe(prepared: &Prepared, path: &Path) -> Result<Description, LoadE
     };
     match tokio::time::timeout(limits.timeout + DEADLINE_GRACE, work).await {
         Ok(Ok(found)) => Ok(found),
-        Ok(Err(e)) => {
-            let kind = fault::classify(&e, store.data(), &limits);
-            Err(LoadError::new(
+        Ok(Err(e)) => match fault::classify(&e, store.data(), limits) {
+            FaultKind::Timeout => Err(describe_timed_out(path, limits)),
+            kind => Err(LoadError::new(
                 path,
                 format!("describing the group failed: {}", kind.describe_at_load()),
-            ))
-        }
-        Err(_) => Err(LoadError::new(
-            path,
-            format!("describing the group took longer than {:?}", limits.timeout),
-        )),
+            )),
+        },
+        Err(_) => Err(describe_timed_out(path, limits)),
     }
+}
+
+fn describe_timed_out(path: &Path, limits: &Limits) -> LoadError {
+    LoadError::new(
+        path,
+        format!(
+            "describing the group took longer than {} (limit: defaults.timeout or --timeout)",
+            crate::config::format_duration(limits.timeout)
+        ),
+    )
 }
 
 fn new_store(engine: &Engine, state: CallState) -> anyhow::Result<Store<CallState>> {
@@ -389,7 +447,7 @@ pub struct Group {
     grants: Arc<Vec<Arc<dyn Grant>>>,
     pre: Prepared,
     reused: Option<Mutex<Option<Live>>>,
-    calls: Arc<Semaphore>,
+    admission: Admission,
 }
 
 /// An instance kept across calls (`instances = "reuse"`).
@@ -473,28 +531,35 @@ impl Group {
         events: Option<EventSink>,
         cancel: CancellationToken,
     ) -> Result<Answer<A::Answer>, Fault> {
-        let _slot = self
-            .calls
-            .acquire()
-            .await
-            .map_err(|_| self.fault(FaultKind::ShuttingDown))?;
         let limits = &self.policy.limits;
+        // Queueing counts toward the call's timeout.
+        let deadline = admission::deadline(limits.timeout);
+        let _ticket = self
+            .admission
+            .enter(deadline)
+            .await
+            .map_err(|kind| self.fault(kind))?;
         match &self.reused {
             None => {
                 let mut store = self.new_store()?;
-                store.data_mut().begin_call(limits, events, cancel.clone());
+                store
+                    .data_mut()
+                    .begin_call(deadline, events, cancel.clone());
                 let instance = self.instantiate(&mut store).await?;
-                self.run(&mut store, &instance, request, cancel).await
+                self.run(&mut store, &instance, request, deadline, cancel)
+                    .await
             }
             Some(slot) => {
-                let mut slot = slot.lock().await;
+                let mut slot = admission::within(deadline, Busy::Instance, slot.lock())
+                    .await
+                    .map_err(|kind| self.fault(kind))?;
                 let live = match slot.take() {
                     Some(live) => live,
                     None => {
                         let mut store = self.new_store()?;
                         store
                             .data_mut()
-                            .begin_call(limits, None, CancellationToken::new());
+                            .begin_call(deadline, None, CancellationToken::new());
                         let instance = self.instantiate(&mut store).await?;
                         Live { store, instance }
                     }
@@ -503,11 +568,15 @@ impl Group {
                     mut store,
                     instance,
                 } = live;
-                store.data_mut().begin_call(limits, events, cancel.clone());
+                store
+                    .data_mut()
+                    .begin_call(deadline, events, cancel.clone());
                 store
                     .set_fuel(limits.fuel)
                     .map_err(|e| self.fault(FaultKind::Host(format!("{e:#}"))))?;
-                let outcome = self.run(&mut store, &instance, request, cancel).await;
+                let outcome = self
+                    .run(&mut store, &instance, request, deadline, cancel)
+                    .await;
                 // A trap or a hit limit leaves the instance in an unknown
                 // state: the next call starts fresh.
                 if outcome.is_ok() {
@@ -550,6 +619,7 @@ impl Group {
         store: &mut Store<CallState>,
         instance: &Instance,
         request: A,
+        deadline: std::time::Instant,
         cancel: CancellationToken,
     ) -> Result<Answer<A::Answer>, Fault> {
         let limits = &self.policy.limits;
@@ -557,7 +627,7 @@ impl Group {
         let outcome = {
             let call = request.ask(&mut *store, instance, &self.pre.exports);
             tokio::select! {
-                outcome = tokio::time::timeout(limits.timeout + DEADLINE_GRACE, call) => Some(outcome),
+                outcome = tokio::time::timeout_at((deadline + DEADLINE_GRACE).into(), call) => Some(outcome),
                 () = cancel.cancelled() => None,
             }
         };

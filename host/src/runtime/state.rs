@@ -113,11 +113,11 @@ impl CallState {
     /// Resets per-call state before a call starts.
     pub fn begin_call(
         &mut self,
-        limits: &Limits,
+        deadline: Instant,
         events: Option<EventSink>,
         cancel: CancellationToken,
     ) {
-        self.deadline = Instant::now() + limits.timeout;
+        self.deadline = deadline;
         self.events = events;
         self.events_sent = 0;
         self.requests_sent = 0;

@@ -9,7 +9,8 @@
 //! when validation is, and it stops as soon as the prediction passes the
 //! budget.
 
-use std::collections::BTreeMap;
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
 
 use serde_json::Value;
 
@@ -33,44 +34,45 @@ pub(super) fn estimate(shape: &Shape, instance: &Value, budget: u64) -> Result<W
         shape,
         budget,
         work: Work::default(),
+        pending: vec![NONE; shape.nodes.len()],
+        next: BinaryHeap::new(),
+        applied: Vec::new(),
     };
-    let start = BTreeMap::from([(
-        shape.rank[0],
-        (
-            0,
-            Repeats {
-                check: 1,
-                explain: 1,
-            },
-        ),
-    )]);
-    match walk.visit(instance, start) {
+    walk.reach(0, ONCE);
+    match walk.visit(instance) {
         Ok(()) => Ok(walk.work),
         Err(()) => Err(walk.work),
     }
 }
 
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, PartialEq)]
 struct Repeats {
     check: u64,
     explain: u64,
 }
 
-impl Repeats {
-    fn add(&mut self, other: Repeats) {
-        self.check = self.check.saturating_add(other.check);
-        self.explain = self.explain.saturating_add(other.explain);
-    }
-}
+const NONE: Repeats = Repeats {
+    check: 0,
+    explain: 0,
+};
+const ONCE: Repeats = Repeats {
+    check: 1,
+    explain: 1,
+};
 
-/// Subschemas reaching one value, keyed by rank so that a subschema is
-/// taken only after every subschema that applies it to the same value.
-type Reaching = BTreeMap<u32, (usize, Repeats)>;
-
+/// The walk's state. Subschemas reaching the next value wait in `pending`
+/// (repeats per node) and `next` (their ranks, lowest first, so that a
+/// subschema is taken only after every subschema that applies it to the
+/// same value); a value takes them all before its members are reached, so
+/// one of each serves the whole walk.
 struct Walk<'s> {
     shape: &'s Shape,
     budget: u64,
     work: Work,
+    pending: Vec<Repeats>,
+    next: BinaryHeap<Reverse<u32>>,
+    /// Subschemas applied to the values being visited, innermost last.
+    applied: Vec<(usize, Repeats)>,
 }
 
 impl Walk<'_> {
@@ -88,12 +90,25 @@ impl Walk<'_> {
         Ok(())
     }
 
-    fn visit(&mut self, value: &Value, mut reaching: Reaching) -> Result<(), ()> {
+    /// Adds `repeats` of subschema `to` to those reaching the next value.
+    fn reach(&mut self, to: usize, repeats: Repeats) {
+        let pending = &mut self.pending[to];
+        if *pending == NONE {
+            self.next.push(Reverse(self.shape.rank[to]));
+        }
+        pending.check = pending.check.saturating_add(repeats.check);
+        pending.explain = pending.explain.saturating_add(repeats.explain);
+    }
+
+    /// Visits `value` with the subschemas reaching it so far.
+    fn visit(&mut self, value: &Value) -> Result<(), ()> {
         self.work.values += 1;
-        let nodes = &self.shape.nodes;
-        let mut applied = Vec::new();
-        while let Some((_, (id, repeats))) = reaching.pop_first() {
-            let node = &nodes[id];
+        let shape = self.shape;
+        let start = self.applied.len();
+        while let Some(Reverse(rank)) = self.next.pop() {
+            let id = shape.by_rank[rank as usize];
+            let repeats = std::mem::replace(&mut self.pending[id], NONE);
+            let node = &shape.nodes[id];
             // Linear-time regexes: one step per byte, and a step is far
             // cheaper than a subschema check.
             let regex_steps = match value {
@@ -106,26 +121,34 @@ impl Walk<'_> {
                     check: repeats.check.saturating_mul(edge.check),
                     explain: repeats.explain.saturating_mul(edge.explain),
                 };
-                reaching
-                    .entry(self.shape.rank[edge.to])
-                    .or_insert((
-                        edge.to,
-                        Repeats {
-                            check: 0,
-                            explain: 0,
-                        },
-                    ))
-                    .1
-                    .add(next);
+                self.reach(edge.to, next);
             }
-            applied.push((id, repeats));
+            self.applied.push((id, repeats));
         }
+        let result = self.visit_members(value, start);
+        self.applied.truncate(start);
+        result
+    }
+
+    fn visit_members(&mut self, value: &Value, start: usize) -> Result<(), ()> {
+        let shape = self.shape;
         match value {
             Value::Object(members) => {
                 for (name, member) in members {
-                    let mut below = Reaching::new();
-                    for &(id, repeats) in &applied {
-                        let node = &nodes[id];
+                    // Names first: what reaches the member waits in `next`.
+                    for i in start..self.applied.len() {
+                        let (id, repeats) = self.applied[i];
+                        let names = &shape.nodes[id].names;
+                        if !names.is_empty() {
+                            for &to in names {
+                                self.reach(to, repeats);
+                            }
+                            self.visit(&Value::String(name.clone()))?;
+                        }
+                    }
+                    for i in start..self.applied.len() {
+                        let (id, repeats) = self.applied[i];
+                        let node = &shape.nodes[id];
                         if node.properties.is_empty()
                             && node.members.is_empty()
                             && node.names.is_empty()
@@ -140,51 +163,30 @@ impl Walk<'_> {
                             .ok()
                             .map(|i| node.properties[i].1);
                         for to in named.into_iter().chain(node.members.iter().copied()) {
-                            self.reach(&mut below, to, repeats);
-                        }
-                        if !node.names.is_empty() {
-                            let mut names = Reaching::new();
-                            for &to in &node.names {
-                                self.reach(&mut names, to, repeats);
-                            }
-                            self.visit(&Value::String(name.clone()), names)?;
+                            self.reach(to, repeats);
                         }
                     }
-                    if !below.is_empty() {
-                        self.visit(member, below)?;
+                    if !self.next.is_empty() {
+                        self.visit(member)?;
                     }
                 }
             }
             Value::Array(items) => {
                 for item in items {
-                    let mut below = Reaching::new();
-                    for &(id, repeats) in &applied {
-                        for &to in &nodes[id].items {
-                            self.reach(&mut below, to, repeats);
+                    for i in start..self.applied.len() {
+                        let (id, repeats) = self.applied[i];
+                        for &to in &shape.nodes[id].items {
+                            self.reach(to, repeats);
                         }
                     }
-                    if below.is_empty() {
+                    if self.next.is_empty() {
                         break;
                     }
-                    self.visit(item, below)?;
+                    self.visit(item)?;
                 }
             }
             _ => {}
         }
         Ok(())
-    }
-
-    fn reach(&self, reaching: &mut Reaching, to: usize, repeats: Repeats) {
-        reaching
-            .entry(self.shape.rank[to])
-            .or_insert((
-                to,
-                Repeats {
-                    check: 0,
-                    explain: 0,
-                },
-            ))
-            .1
-            .add(repeats);
     }
 }

@@ -56,6 +56,8 @@ pub(super) struct Shape {
     /// Per node: position in an order where a node comes before every node
     /// it applies to the same value.
     pub rank: Vec<u32>,
+    /// The node of each rank.
+    pub by_rank: Vec<usize>,
     /// Every `pattern` and `patternProperties` key, with where it is.
     pub patterns: Vec<(String, String)>,
 }
@@ -115,6 +117,13 @@ pub(super) fn walk(root: &Value, budget: &SchemaBudget) -> Result<Shape, String>
     }
     Ok(Shape {
         nodes: walker.nodes,
+        by_rank: {
+            let mut by_rank = vec![0; rank.len()];
+            for (node, &position) in rank.iter().enumerate() {
+                by_rank[position as usize] = node;
+            }
+            by_rank
+        },
         rank,
         patterns: walker.patterns,
     })

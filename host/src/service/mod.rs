@@ -153,6 +153,16 @@ pub enum CompletionRef {
     Template(String),
 }
 
+/// A completion request: which argument of what, its value so far, and
+/// the other arguments already given.
+#[derive(Debug, Clone)]
+pub struct Completing {
+    pub reference: CompletionRef,
+    pub argument: String,
+    pub value: String,
+    pub context: Vec<(String, String)>,
+}
+
 /// The call service, shared by every door.
 #[derive(Clone)]
 pub struct CallService {
@@ -385,6 +395,10 @@ impl CallService {
         if let Some(reason) = tool.check_output(structured.as_ref()).await {
             return invalid(reason);
         }
+        let linked = output.content.iter().filter_map(content_uri);
+        if let Some(reason) = self.foreign(source.as_ref(), &tool.uris, linked) {
+            return invalid(reason);
+        }
         CallOutcome::Done {
             output,
             structured: structured.map(Arc::unwrap_or_clone),
@@ -425,7 +439,42 @@ impl CallService {
             error,
             subject: uri.to_owned(),
         })?;
+        let given = parts.iter().map(|part| part.uri.as_str());
+        if let Some(reason) = self.foreign(source.as_ref(), &uris, given) {
+            return Err(Error::Fault(
+                source.fault(FaultKind::InvalidOutput { reason }),
+            ));
+        }
         Ok(ReadOutcome { parts, uris })
+    }
+
+    /// Why an answer of `source` may not be passed on: it names a URI
+    /// another source publishes (a link to, or the contents of, another
+    /// group's resource), which would let one group speak for another.
+    fn foreign<'u>(
+        &self,
+        source: &dyn Source,
+        uris: &UriMap,
+        given: impl Iterator<Item = &'u str>,
+    ) -> Option<String> {
+        let mut snapshot = None;
+        for uri in given {
+            if uris.serves(uri) {
+                continue;
+            }
+            let snapshot = snapshot.get_or_insert_with(|| self.catalog.snapshot());
+            if let Some(owner) = snapshot.resource_owner(uri)
+                && owner.source.id() != source.id()
+            {
+                return Some(format!(
+                    "it handed out `{}`, a resource of group `{}`; a group may only give its \
+                     own resources or outside URIs",
+                    uri.escape_debug(),
+                    owner.source.name()
+                ));
+            }
+        }
+        None
     }
 
     /// Whether `who` may subscribe to the published `uri`. A URI nothing
@@ -493,6 +542,15 @@ impl CallService {
             error,
             subject: name.to_owned(),
         })?;
+        let linked = result
+            .messages
+            .iter()
+            .filter_map(|m| content_uri(&m.content));
+        if let Some(reason) = self.foreign(source.as_ref(), &prompt.uris, linked) {
+            return Err(Error::Fault(
+                source.fault(FaultKind::InvalidOutput { reason }),
+            ));
+        }
         Ok(PromptOutcome { result, prompt })
     }
 
@@ -500,13 +558,16 @@ impl CallService {
     pub async fn complete(
         &self,
         who: Who<'_>,
-        reference: CompletionRef,
-        argument: String,
-        value: String,
-        context: Vec<(String, String)>,
+        completing: Completing,
         client: &dyn Client,
         cancel: CancellationToken,
     ) -> Result<Completion, Error> {
+        let Completing {
+            reference,
+            argument,
+            value,
+            context,
+        } = completing;
         let snapshot = self.ready().await;
         let (source, uris, target, name) = match &reference {
             CompletionRef::Prompt(name) => {
@@ -554,6 +615,15 @@ impl CallService {
             error,
             subject: request.argument.clone(),
         })
+    }
+}
+
+/// The URI of a link or embedded resource, in its source's own terms.
+fn content_uri(content: &crate::source::Content) -> Option<&str> {
+    match content {
+        crate::source::Content::Resource(resource) => Some(&resource.uri),
+        crate::source::Content::Link(link) => Some(&link.uri),
+        _ => None,
     }
 }
 

@@ -1,6 +1,7 @@
 //! End-to-end tests, one module per area, linked into one test binary
 //! (one link instead of a dozen, and far less `target/`).
 
+mod admission;
 mod cache;
 mod config;
 mod dev;
@@ -9,7 +10,9 @@ mod faults;
 mod http_auth;
 mod http_basics;
 mod http_limits;
+mod identity;
 mod loading;
+mod loading_budget;
 mod protocol;
 mod reload;
 mod sandbox;

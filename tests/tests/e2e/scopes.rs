@@ -48,7 +48,9 @@ async fn start() -> (PluginDir, HttpServer) {
 
 async fn names(client: &Client) -> Vec<String> {
     let mut names = Vec::new();
-    let tools = bounded("tools/list", client.list_all_tools()).await.unwrap();
+    let tools = bounded("tools/list", client.list_all_tools())
+        .await
+        .unwrap();
     names.extend(tools.into_iter().map(|t| t.name.to_string()));
     let resources = bounded("resources/list", client.list_all_resources())
         .await
@@ -87,7 +89,9 @@ async fn requests(client: &Client, session: bool) -> Vec<(&'static str, Result<(
     out.push(("resources/read", read.map(drop).map_err(|e| e.to_string())));
     let template = bounded(
         "resources/read (template)",
-        client.read_resource(params(json!({ "uri": "test://conformance/template/7/data" }))),
+        client.read_resource(params(
+            json!({ "uri": "test://conformance/template/7/data" }),
+        )),
     )
     .await;
     out.push((
@@ -115,7 +119,9 @@ async fn requests(client: &Client, session: bool) -> Vec<(&'static str, Result<(
     if session {
         let subscribe = bounded(
             "resources/subscribe",
-            client.subscribe(params(json!({ "uri": "test://conformance/watched-resource" }))),
+            client.subscribe(params(
+                json!({ "uri": "test://conformance/watched-resource" }),
+            )),
         )
         .await;
         out.push((
@@ -144,7 +150,10 @@ async fn check(server: &HttpServer, stateless: bool) {
         "conformance_test_simple_prompt",
         "math_add",
     ] {
-        assert!(seen.iter().any(|n| n == name), "alice sees {name}: {seen:?}");
+        assert!(
+            seen.iter().any(|n| n == name),
+            "alice sees {name}: {seen:?}"
+        );
     }
     let seen = names(&bob).await;
     assert!(
@@ -153,14 +162,22 @@ async fn check(server: &HttpServer, stateless: bool) {
     );
     assert!(seen.iter().any(|n| n == "math_add"), "{seen:?}");
 
-    assert!(instructions(&alice).contains("conformance"), "{}", instructions(&alice));
+    assert!(
+        instructions(&alice).contains("conformance"),
+        "{}",
+        instructions(&alice)
+    );
     assert!(instructions(&alice).contains("math"));
     assert!(
         !instructions(&bob).contains("conformance"),
         "{}",
         instructions(&bob)
     );
-    assert!(instructions(&bob).contains("math"), "{}", instructions(&bob));
+    assert!(
+        instructions(&bob).contains("math"),
+        "{}",
+        instructions(&bob)
+    );
 
     for (what, result) in requests(&alice, !stateless).await {
         assert!(result.is_ok(), "alice {what}: {result:?}");
