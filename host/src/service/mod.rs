@@ -428,13 +428,15 @@ impl CallService {
         };
         self.guard(source.as_ref(), who, Kind::Resource, uri)?;
         let _in_flight = self.metrics.call_started();
+        let started = Instant::now();
         let span = tracing::info_span!("read", group = %source.name());
         let answer = events::converse(&self.catalog, &uris, client, |events| {
             source.read(&declared, Some(events), cancel)
         })
         .instrument(span)
-        .await
-        .map_err(Error::Fault)?;
+        .await;
+        self.record("resource", source.name(), &answer, started);
+        let answer = answer.map_err(Error::Fault)?;
         let parts = answer.result.map_err(|error| Error::Plugin {
             error,
             subject: uri.to_owned(),
@@ -446,6 +448,23 @@ impl CallService {
             ));
         }
         Ok(ReadOutcome { parts, uris })
+    }
+
+    /// Records a finished request other than a tool call.
+    fn record<T>(
+        &self,
+        kind: &str,
+        name: &str,
+        answer: &Result<crate::source::Answer<T>, Fault>,
+        started: Instant,
+    ) {
+        let outcome = match answer {
+            Err(fault) => fault.kind.label(),
+            Ok(answer) if answer.result.is_err() => "plugin_error",
+            Ok(_) => "ok",
+        };
+        self.metrics
+            .record_request(kind, name, outcome, started.elapsed());
     }
 
     /// Why an answer of `source` may not be passed on: it names a URI
@@ -530,14 +549,16 @@ impl CallService {
             )));
         }
         let _in_flight = self.metrics.call_started();
+        let started = Instant::now();
         let span = tracing::info_span!("prompt", prompt = %prompt.name);
         let source = &prompt.source;
         let answer = events::converse(&self.catalog, &prompt.uris, client, |events| {
             source.prompt(&prompt.declared.name, &arguments, Some(events), cancel)
         })
         .instrument(span)
-        .await
-        .map_err(Error::Fault)?;
+        .await;
+        self.record("prompt", &prompt.name, &answer, started);
+        let answer = answer.map_err(Error::Fault)?;
         let result = answer.result.map_err(|error| Error::Plugin {
             error,
             subject: name.to_owned(),
@@ -604,13 +625,15 @@ impl CallService {
             context,
         };
         let _in_flight = self.metrics.call_started();
+        let started = Instant::now();
         let span = tracing::info_span!("complete", subject = %name);
         let answer = events::converse(&self.catalog, &uris, client, |events| {
             source.complete(&request, Some(events), cancel)
         })
         .instrument(span)
-        .await
-        .map_err(Error::Fault)?;
+        .await;
+        self.record("completion", name.as_str(), &answer, started);
+        let answer = answer.map_err(Error::Fault)?;
         answer.result.map_err(|error| Error::Plugin {
             error,
             subject: request.argument.clone(),
