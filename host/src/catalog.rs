@@ -461,7 +461,7 @@ impl Tool {
             .await
             .map_err(|rejection| match rejection {
                 Rejection::Violations(lines) => lines,
-                too_complex => vec![format!("/: {too_complex}")],
+                too_complex => vec![format!("the arguments are {too_complex}")],
             })
     }
 
@@ -474,10 +474,13 @@ impl Tool {
                     .validate_async(value.clone())
                     .await
                     .err()
-                    .map(|rejection| {
-                        format!(
+                    .map(|rejection| match rejection {
+                        Rejection::Violations(_) => format!(
                             "the structured result does not match its output schema: {rejection}"
-                        )
+                        ),
+                        Rejection::TooComplex { .. } => {
+                            format!("the structured result is {rejection}")
+                        }
                     })
             }
             (Some(_), None) => Some(
