@@ -16,6 +16,7 @@ mod loading_budget;
 mod protocol;
 mod reload;
 mod sandbox;
+mod schema_budget;
 mod scopes;
 mod stdio_basics;
 mod surface;
