@@ -1,14 +1,26 @@
-//! One JSON-RPC message as the host decodes it from a stdio line or an HTTP
-//! body (rmcp's `ClientJsonRpcMessage` through `serde_json::from_slice`):
-//! decoding must not panic, and a message that decodes must encode to JSON
+//! One JSON-RPC message as the host reads it from a stdio line or an HTTP
+//! body: first the host's framing check (`toolhost::jsonrpc::check`), then,
+//! for what passes, rmcp's `ClientJsonRpcMessage` through
+//! `serde_json::from_slice`. Neither may panic; a refusal must be a
+//! well-formed error response; a message rmcp decodes must encode to JSON
 //! that decodes and encodes to the same bytes again.
 
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
 use rmcp::model::ClientJsonRpcMessage;
+use serde_json::Value;
+use toolhost::jsonrpc;
 
 fuzz_target!(|bytes: &[u8]| {
+    if let Err(rejection) = jsonrpc::check(bytes) {
+        let answer: Value =
+            serde_json::from_slice(&rejection.to_bytes()).expect("a refusal is JSON");
+        assert_eq!(answer["jsonrpc"], "2.0");
+        assert_eq!(answer["error"]["code"], rejection.code);
+        return;
+    }
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     let Ok(message) = serde_json::from_slice::<ClientJsonRpcMessage>(bytes) else {
         return;
     };

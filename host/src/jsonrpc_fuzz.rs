@@ -1,12 +1,16 @@
-//! Bounded fuzzing (proptest) of JSON-RPC decoding, at the three places
+//! Bounded fuzzing (proptest) of JSON-RPC decoding, at the places where
 //! untrusted bytes become messages:
 //!
+//! - the host's framing check ([`jsonrpc::check`]), which both transports
+//!   run before rmcp: no input panics, a refusal is a well-formed error
+//!   response with a JSON-RPC code whose id, unless null, is the one the
+//!   message sent, and what passes as a request keeps the id it sent;
 //! - rmcp's `ClientJsonRpcMessage`, decoded with `serde_json::from_slice`
-//!   as both transports do: no input panics, and what decodes encodes to
-//!   JSON that decodes to the same message again;
-//! - a stdio session (the real [`Handler`] over an in-memory pipe, as
-//!   `toolhost serve` runs it): after any lines at all, it still answers a
-//!   `ping`, and writes nothing but JSON-RPC on its output;
+//!   as rmcp does behind the check: no input panics, and what decodes
+//!   encodes to JSON that decodes to the same message again;
+//! - a stdio session ([`stdio::serve`] around the real [`Handler`] over
+//!   in-memory pipes, as `toolhost serve` runs it): after any lines at
+//!   all, it still answers a `ping`, and writes nothing but JSON-RPC;
 //! - `POST /mcp` on the real HTTP router, stateless headers included so
 //!   that the host's own fast path (`http::direct`) parses the body: any
 //!   body gets an answer that is not a server error.
@@ -25,7 +29,6 @@ use axum::body::Body;
 use http::{Request, StatusCode};
 use proptest::prelude::*;
 use proptest::test_runner::TestRunner;
-use rmcp::ServiceExt as _;
 use rmcp::model::ClientJsonRpcMessage;
 use serde_json::{Map, Value, json};
 use tokio::io::{AsyncBufReadExt as _, AsyncWriteExt as _, BufReader};
@@ -36,10 +39,12 @@ use crate::caller::ScopePolicy;
 use crate::catalog::{Catalog, Naming};
 use crate::config::{Config, HttpConfig, LimitOverrides};
 use crate::config_fuzz::cases;
+use crate::jsonrpc::{self, Kind};
 use crate::mcp::Handler;
 use crate::metrics::Metrics;
 use crate::runtime::Runtime;
 use crate::service::CallService;
+use crate::stdio;
 
 const METHODS: &[&str] = &[
     "initialize",
@@ -184,8 +189,47 @@ fn wire_bytes() -> impl Strategy<Value = Vec<u8>> {
     ]
 }
 
+/// The `id` member of a message that is a JSON object, as sent.
+fn sent_id(bytes: &[u8]) -> Option<Value> {
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    serde_json::from_slice::<Value>(bytes)
+        .ok()?
+        .get("id")
+        .cloned()
+}
+
 proptest! {
     #![proptest_config(cases(4096))]
+
+    #[test]
+    fn the_framing_check_refuses_with_a_well_formed_error_and_keeps_the_id_sent(
+        bytes in wire_bytes(),
+    ) {
+        let shown = String::from_utf8_lossy(&bytes).into_owned();
+        match jsonrpc::check(&bytes) {
+            Ok(Kind::Request { id }) => {
+                prop_assert_eq!(Some(id), sent_id(&bytes), "{}", shown);
+            }
+            Ok(_) => {}
+            Err(rejection) => {
+                let codes = [
+                    jsonrpc::PARSE_ERROR,
+                    jsonrpc::INVALID_REQUEST,
+                    jsonrpc::METHOD_NOT_FOUND,
+                    jsonrpc::INVALID_PARAMS,
+                ];
+                prop_assert!(codes.contains(&rejection.code), "{rejection} for {shown}");
+                prop_assert!(!rejection.message.is_empty(), "{shown}");
+                let answer: Value = serde_json::from_slice(&rejection.to_bytes())
+                    .map_err(|e| TestCaseError::fail(format!("{e} for {shown}")))?;
+                prop_assert_eq!(&answer["jsonrpc"], "2.0");
+                prop_assert_eq!(&answer["error"]["code"], &json!(rejection.code));
+                if !rejection.id.is_null() {
+                    prop_assert_eq!(Some(rejection.id), sent_id(&bytes), "{}", shown);
+                }
+            }
+        }
+    }
 
     #[test]
     fn any_bytes_decode_or_fail_and_what_decodes_encodes_back(bytes in wire_bytes()) {
@@ -276,14 +320,15 @@ const SENTINEL: &str = "jsonrpc-fuzz-sentinel";
 fn a_stdio_session_answers_a_ping_after_any_lines() {
     let lines = prop::collection::vec(hostile_line(), 1..12);
     run_with_service(48, lines, async |service, lines| {
-        let (server_io, client_io) = tokio::io::duplex(1 << 20);
+        let (server_in, mut write) = tokio::io::duplex(1 << 20);
+        let (read, server_out) = tokio::io::duplex(1 << 20);
         let handler = Handler::new(service.clone());
-        let server = tokio::spawn(async move {
-            if let Ok(running) = handler.serve(server_io).await {
-                let _ = running.waiting().await;
-            }
-        });
-        let (read, mut write) = tokio::io::split(client_io);
+        let server = tokio::spawn(stdio::serve(
+            handler,
+            server_in,
+            server_out,
+            stdio::MAX_LINE,
+        ));
         let mut read = BufReader::new(read);
         let mut send = async |line: &[u8]| {
             write.write_all(line).await.unwrap();
@@ -389,12 +434,26 @@ fn any_post_to_mcp_gets_an_answer_that_is_not_a_server_error() {
         let status = response.status();
         let answer = axum::body::to_bytes(response.into_body(), 1 << 20).await;
         streams.cancel();
-        prop_assert!(
-            !status.is_server_error() && status != StatusCode::NOT_FOUND,
-            "{status} for {}: {:?}",
-            String::from_utf8_lossy(&body),
-            answer.map(|b| String::from_utf8_lossy(&b).into_owned())
+        let answer = answer.map_or_else(
+            |e| e.to_string(),
+            |b| String::from_utf8_lossy(&b).into_owned(),
         );
+        let shown = String::from_utf8_lossy(&body);
+        prop_assert!(!status.is_server_error(), "{status} for {shown}: {answer}");
+        // 404 is how rmcp (and the framing check, alike) answers an unknown
+        // method; anything else would mean the route itself went missing.
+        if status == StatusCode::NOT_FOUND {
+            let code = serde_json::from_str::<Value>(&answer)
+                .ok()
+                .map(|a| a["error"]["code"].clone());
+            prop_assert_eq!(
+                code,
+                Some(json!(jsonrpc::METHOD_NOT_FOUND)),
+                "404 for {}: {}",
+                shown,
+                answer
+            );
+        }
         Ok(())
     });
 }
