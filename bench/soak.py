@@ -411,7 +411,7 @@ def good_call(call, rng):
     return reason, seconds
 
 
-def run_client(transport, call, extra, kinds, stats, deadline, seed, good_share=2 / 3, per_call=None):
+def run_client(transport, call, extra, kinds, stats, deadline, seed, per_call=None, good_share=2 / 3):
     """Calls until `deadline`: good ones `good_share` of the time, else a
     hostile kind by weight. `extra` are transport-only hostile kinds
     (name, function returning an outcome)."""
@@ -463,16 +463,15 @@ class Sampler(threading.Thread):
     def __init__(self, pid):
         super().__init__(daemon=True)
         self.pid = pid
-        self.samples = []  # (seconds since start, rss KiB, threads, files)
+        self.samples = []  # (time.monotonic(), rss KiB, threads, files)
         self.stop = threading.Event()
-        self.started = time.monotonic()
 
     def run(self):
         while not self.stop.is_set():
             sample = proc_status(self.pid)
             if sample is None:
                 return
-            self.samples.append((time.monotonic() - self.started, *sample))
+            self.samples.append((time.monotonic(), *sample))
             self.stop.wait(1.0)
 
 
@@ -559,7 +558,7 @@ def main():
         client = HttpClient(address)
         ids = iter(range(1, 1 << 62))
 
-        def call(tool, arguments, client=client, ids=ids, n=n):
+        def call(tool, arguments, client=client, ids=ids):
             id = next(ids)
             # One call in four carries a progress token: rmcp's stateless path.
             return stateless_call(client, tool, arguments, id, id % 4 == 0)
@@ -569,7 +568,7 @@ def main():
     for n in range(args.session_clients):
         client = SessionClient(address)
 
-        def renew(sequence, client=client, n=n):
+        def renew(sequence, client=client):
             # A new session every 50 calls: sessions end as well as start.
             if client.session is None or sequence % 50 == 0:
                 client.end()
@@ -613,11 +612,11 @@ def main():
     idle = proc_status(args.pid)
     sampler.stop.set()
 
-    report(stats, kinds, sampler, start, end, idle, elapsed, args)
+    report(stats, kinds, sampler, started, start, end, idle, elapsed, args)
     return 0
 
 
-def report(stats, kinds, sampler, start, end, idle, elapsed, args):
+def report(stats, kinds, sampler, started, start, end, idle, elapsed, args):
     transports = ["stdio", "http", "session"]
     names = ["math_add (good)"] + [k.name for k in kinds] + ["garbage", "malformed_body", "session open"]
     print()
@@ -655,15 +654,16 @@ def report(stats, kinds, sampler, start, end, idle, elapsed, args):
         print(f"stdio: {len(stats.violations)} lines on the host's stdout that are not JSON-RPC, e.g. {stats.violations[0]!r}")
 
     rss = [s[1] for s in sampler.samples]
+    soaking = [s[1] for s in sampler.samples if s[0] >= started]
     print("\nhost (/proc, sampled every second):")
     print(f"  RSS after warm-up {mib(start[0])}, at the end {mib(end[0]) if end else 'gone'}, "
           f"3s later {mib(idle[0]) if idle else 'gone'}, max {mib(max(rss)) if rss else '?'}")
     print(f"  threads {start[1]} -> {end[1] if end else '?'}, open files {start[2]} -> {end[2] if end else '?'}")
-    if len(rss) >= 4:
+    if len(soaking) >= 4:
         # RSS over the soak's second half against its first: a steady leak
         # shows as growth even when the maximum is not alarming.
-        half = len(rss) // 2
-        first, second = sum(rss[:half]) / half, sum(rss[half:]) / (len(rss) - half)
+        half = len(soaking) // 2
+        first, second = sum(soaking[:half]) / half, sum(soaking[half:]) / (len(soaking) - half)
         print(f"  mean RSS first half {mib(first)}, second half {mib(second)}")
 
     print()
