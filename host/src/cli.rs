@@ -313,8 +313,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
                     shutdown.cancel();
                 });
             }
-            let grace = http_config.shutdown_grace.0;
-            http::serve(listener, router, metrics, shutdown, streams, grace).await?;
+            http::serve(listener, router, metrics, shutdown, streams, &http_config).await?;
             tracing::info!("stopped");
         }
     }

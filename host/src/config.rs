@@ -337,9 +337,51 @@ pub struct HttpConfig {
     /// else off.
     #[serde(default)]
     pub address_limit: Option<RateLimitConfig>,
+    /// How long a connection may take to send a complete request head
+    /// (also the longest a kept-alive connection waits for its next
+    /// request); slower ones are closed. Default 10s.
+    #[serde(default = "default_header_timeout")]
+    pub header_timeout: HumanDuration,
+    /// Most connections open at once (keep it below the process's file
+    /// descriptor limit). Past it, the oldest connection that is not in a
+    /// request is closed to make room; when every one is in a request, new
+    /// connections wait in the kernel's backlog. Default 512.
+    #[serde(default = "default_max_connections")]
+    pub max_connections: usize,
+    /// Most 2025-11-25 sessions open at once; an `initialize` past it gets
+    /// 503. Default 10000.
+    #[serde(default = "default_max_sessions")]
+    pub max_sessions: usize,
+    /// Most sessions one subject (without auth: one client address) may
+    /// have open; an `initialize` past it gets 429. Default 32.
+    #[serde(default = "default_max_sessions_per_subject")]
+    pub max_sessions_per_subject: usize,
+    /// A session with no request for this long ends. Default 30m.
+    #[serde(default = "default_session_idle_timeout")]
+    pub session_idle_timeout: HumanDuration,
     /// Who may call. Default: anyone who can reach the address.
     #[serde(default)]
     pub auth: AuthConfig,
+}
+
+fn default_header_timeout() -> HumanDuration {
+    HumanDuration(Duration::from_secs(10))
+}
+
+fn default_max_connections() -> usize {
+    512
+}
+
+fn default_max_sessions() -> usize {
+    10_000
+}
+
+fn default_max_sessions_per_subject() -> usize {
+    32
+}
+
+fn default_session_idle_timeout() -> HumanDuration {
+    HumanDuration(Duration::from_secs(30 * 60))
 }
 
 fn default_max_body() -> ByteSize {
@@ -361,6 +403,11 @@ impl Default for HttpConfig {
             shutdown_grace: default_shutdown_grace(),
             rate_limit: None,
             address_limit: None,
+            header_timeout: default_header_timeout(),
+            max_connections: default_max_connections(),
+            max_sessions: default_max_sessions(),
+            max_sessions_per_subject: default_max_sessions_per_subject(),
+            session_idle_timeout: default_session_idle_timeout(),
             auth: AuthConfig::default(),
         }
     }
@@ -444,6 +491,26 @@ impl HttpConfig {
     fn check(&self) -> anyhow::Result<()> {
         if self.max_body.0 == 0 {
             bail!("http.max_body must be at least 1 byte");
+        }
+        for (key, value) in [
+            ("max_connections", self.max_connections),
+            ("max_sessions", self.max_sessions),
+            ("max_sessions_per_subject", self.max_sessions_per_subject),
+        ] {
+            if value == 0 {
+                bail!("http.{key} must be at least 1");
+            }
+        }
+        if self.max_connections > u32::MAX as usize {
+            bail!("http.max_connections must be at most {}", u32::MAX);
+        }
+        for (key, value) in [
+            ("header_timeout", self.header_timeout),
+            ("session_idle_timeout", self.session_idle_timeout),
+        ] {
+            if value.0.is_zero() {
+                bail!("http.{key} must be longer than 0s");
+            }
         }
         if let Some(limit) = &self.rate_limit
             && !(limit.per_second.is_finite() && limit.per_second > 0.0)

@@ -84,16 +84,24 @@ impl HostGuard {
         Ok(Self { hosts, origins })
     }
 
-    /// Why `request` is refused, if it is.
-    fn refuse(&self, request: &Request) -> Option<&'static str> {
+    /// Why `request` is refused, if it is: the status and a one-line reason.
+    fn refuse(&self, request: &Request) -> Option<(StatusCode, &'static str)> {
+        let forbidden = |reason| Some((StatusCode::FORBIDDEN, reason));
         let host = request
             .headers()
             .get(http::header::HOST)
             .and_then(|value| value.to_str().ok())
             .map(str::to_owned)
             .or_else(|| request.uri().authority().map(|a| a.to_string()));
-        let Some((host, port)) = host.as_deref().and_then(parse_authority) else {
-            return Some("Forbidden: missing or malformed Host header");
+        let Some(host) = host else {
+            return forbidden("Forbidden: missing Host header");
+        };
+        let Some((host, port)) = parse_authority(&host) else {
+            return Some((
+                StatusCode::BAD_REQUEST,
+                "Bad Request: malformed Host header; send `name` or `name:port` \
+                 with a port from 0 to 65535",
+            ));
         };
         if !self.hosts.iter().any(|allowed| match allowed {
             AllowedHost::Any => true,
@@ -102,7 +110,7 @@ impl HostGuard {
                 port: allowed_port,
             } => *name == host && allowed_port.is_none_or(|p| Some(p) == port),
         }) {
-            return Some("Forbidden: Host header is not allowed");
+            return forbidden("Forbidden: Host header is not allowed");
         }
         let origin = request.headers().get(http::header::ORIGIN)?;
         let origin = origin.to_str().ok().and_then(parse_origin);
@@ -125,19 +133,23 @@ impl HostGuard {
                 _ => false,
             })
         });
-        (!allowed).then_some("Forbidden: Origin header is not allowed")
+        (!allowed).then_some((
+            StatusCode::FORBIDDEN,
+            "Forbidden: Origin header is not allowed",
+        ))
     }
 }
 
-/// The middleware: 403 with a one-line reason, or on to the next layer.
+/// The middleware: 403 (400 for a malformed `Host`) with a one-line reason,
+/// or on to the next layer.
 pub async fn check(State(guard): State<Arc<HostGuard>>, request: Request, next: Next) -> Response {
-    if let Some(reason) = guard.refuse(&request) {
+    if let Some((status, reason)) = guard.refuse(&request) {
         tracing::warn!(
             host = ?request.headers().get(http::header::HOST),
             origin = ?request.headers().get(http::header::ORIGIN),
             "refused: {reason}"
         );
-        return (StatusCode::FORBIDDEN, reason).into_response();
+        return (status, reason).into_response();
     }
     next.run(request).await
 }
@@ -196,10 +208,25 @@ fn parse_origin(value: &str) -> Option<AllowedOrigin> {
     Some(AllowedOrigin::Tuple { scheme, host, port })
 }
 
-/// `host[:port]` with the host lower-cased and IPv6 brackets removed.
+/// `host[:port]` with the host lower-cased and IPv6 brackets removed; `None`
+/// when malformed, a port that is not a `u16` (`localhost:99999`) or empty
+/// included.
 fn parse_authority(value: &str) -> Option<(String, Option<u16>)> {
     let authority: http::uri::Authority = value.parse().ok()?;
     if authority.as_str().contains('@') {
+        return None;
+    }
+    // `Authority` reads an out-of-range port as no port at all.
+    let after_host = match authority.as_str().rfind(']') {
+        Some(end) => &authority.as_str()[end + 1..],
+        None => authority
+            .as_str()
+            .rfind(':')
+            .map_or("", |colon| &authority.as_str()[colon..]),
+    };
+    if let Some(port) = after_host.strip_prefix(':')
+        && port.parse::<u16>().is_err()
+    {
         return None;
     }
     let host = authority
@@ -262,6 +289,31 @@ mod tests {
             status(&guard, "127.0.0.1:8080", Some("not an origin")).await,
             StatusCode::FORBIDDEN
         );
+    }
+
+    #[tokio::test]
+    async fn hosts_with_impossible_ports_are_malformed() {
+        let guard = HostGuard::new(&default_hosts(), &default_origins()).unwrap();
+        for host in [
+            "localhost:99999",
+            "localhost:65536",
+            "localhost:",
+            "localhost:8o80",
+            "[::1]:123456",
+            "[::1]:",
+        ] {
+            assert_eq!(
+                status(&guard, host, None).await,
+                StatusCode::BAD_REQUEST,
+                "{host}"
+            );
+        }
+        assert_eq!(
+            status(&guard, "localhost:65535", None).await,
+            StatusCode::OK
+        );
+        assert_eq!(status(&guard, "[::1]", None).await, StatusCode::OK);
+        assert!(HostGuard::new(&["example.com:99999".into()], &[]).is_err());
     }
 
     #[tokio::test]

@@ -6,19 +6,22 @@
 //! concern is one tower layer, outermost first:
 //!
 //! ```text
-//! request id ─▶ span ─▶ count status ─▶ Host/Origin guard (403) ─▶ CORS (preflights)
-//!   ─▶ body limit (413)
+//! drain unread body of an early answer ─▶ request id ─▶ span ─▶ count status
+//!   ─▶ Host/Origin guard (400, 403) ─▶ CORS (preflights) ─▶ body limit (413)
 //!   ─▶ /healthz /readyz /metrics /.well-known/oauth-protected-resource
 //!   ─▶ /mcp: limit per address (429) ─▶ auth (401) ─▶ limit per subject (429)
-//!        ─▶ session owner (404) ─▶ scopes (403) ─▶ JSON-RPC framing (400, 415)
+//!        ─▶ session owner and caps (404, 429, 503) ─▶ scopes (403)
 //!        ─▶ stateless tools/call fast path ─▶ Handler
-//!        ─▶ (anything else) rmcp ─▶ Handler
+//!        ─▶ (anything else) JSON-RPC framing (400, 415)
+//!           ─▶ one request per id in flight on a session (400) ─▶ rmcp ─▶ Handler
 //! ```
 //!
 //! [`router`] builds both stacks with `ServiceBuilder`, in this order.
 //!
-//! Shutdown ([`serve`]): stop accepting, wait (bounded) for calls in flight,
-//! then close the long-lived streams so the last connections end.
+//! Connections ([`listen`]): a deadline for each request head and a cap on
+//! open connections. Shutdown ([`serve`]): stop accepting, wait (bounded)
+//! for calls in flight, then close the long-lived streams so the last
+//! connections end.
 
 pub mod auth;
 pub mod cors;
@@ -27,6 +30,7 @@ pub mod framing;
 pub mod guard;
 mod jwt;
 pub mod limit;
+pub mod listen;
 pub mod observe;
 pub mod probes;
 pub mod scope;
@@ -105,7 +109,9 @@ pub fn router(
         service: parts.service.clone(),
         max_body,
     };
-    let sessions = Arc::new(LocalSessionManager::default());
+    let mut sessions = LocalSessionManager::default();
+    sessions.session_config.keep_alive = Some(config.session_idle_timeout.0);
+    let sessions = Arc::new(sessions);
     let mcp = StreamableHttpService::new(
         move || Ok(handler.for_new_client()),
         sessions.clone(),
@@ -123,19 +129,28 @@ pub fn router(
         }),
         _ => None,
     };
-    // Sessions have an owner only when callers have a subject.
-    let session_owners = metadata
-        .as_ref()
-        .map(|_| Arc::new(session::Sessions::new(sessions, session::MAX_SESSIONS)));
+    let sessions = session::Sessions::new(
+        sessions,
+        session::Caps {
+            max_total: config.max_sessions,
+            max_per_owner: config.max_sessions_per_subject,
+            idle_timeout: config.session_idle_timeout.0,
+            max_body,
+        },
+    );
     let limit_by = |by| move |quota| middleware(limit::Limit::embedded(quota, by), limit::check);
     let mcp_layers = ServiceBuilder::new()
         .option_layer(quotas.address.map(limit_by(limit::By::Address)))
         .option_layer(authenticator.map(|auth| middleware(Arc::new(auth), auth::require)))
         .option_layer(quotas.subject.map(limit_by(limit::By::Subject)))
-        .option_layer(session_owners.map(|owners| middleware(owners, session::bind)))
+        .layer(middleware(sessions.clone(), session::track))
         .option_layer(scope_check.map(|check| middleware(check, scope::check)))
+        // The fast path first: what it takes is a well-formed stateless
+        // tools/call by construction (it parses strictly), so checking the
+        // framing again would only parse every call twice.
+        .layer(middleware(fast_path, direct::serve))
         .layer(middleware(framing::Framing { max_body }, framing::check))
-        .layer(middleware(fast_path, direct::serve));
+        .layer(middleware(sessions, session::one_per_id));
     let mcp_route = Router::new()
         .route_service("/mcp", mcp)
         .route_layer(mcp_layers);
@@ -158,6 +173,7 @@ pub fn router(
     }
 
     let layers = ServiceBuilder::new()
+        .layer(axum::middleware::from_fn(listen::drain_unread))
         .map_request(observe::drop_unusable_id)
         .layer(SetRequestIdLayer::new(observe::REQUEST_ID, MakeRequestUuid))
         .layer(PropagateRequestIdLayer::new(observe::REQUEST_ID))
@@ -182,29 +198,27 @@ fn middleware<S, F>(state: S, f: F) -> FromFnLayer<F, S, (State<S>, Request)> {
 }
 
 /// Serves `router` on `listener` until `shutdown` is cancelled, then shuts
-/// down gracefully: no new connections, calls in flight get up to `grace`
-/// to finish, then `streams` is cancelled to end sessions and SSE streams.
+/// down gracefully: no new connections, calls in flight get up to
+/// `shutdown_grace` to finish, then `streams` is cancelled to end sessions
+/// and SSE streams.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     router: Router,
     metrics: Arc<Metrics>,
     shutdown: CancellationToken,
     streams: CancellationToken,
-    grace: Duration,
+    config: &HttpConfig,
 ) -> anyhow::Result<()> {
-    // Responses are small and often written in pieces (SSE events); without
-    // TCP_NODELAY, Nagle's algorithm and delayed ACKs add ~40 ms to each.
-    let listener = axum::serve::ListenerExt::tap_io(listener, |stream| {
-        if let Err(e) = stream.set_nodelay(true) {
-            tracing::debug!("cannot set TCP_NODELAY: {e}");
-        }
+    let grace = config.shutdown_grace.0;
+    let bounds = listen::Bounds {
+        max_connections: config.max_connections,
+        header_timeout: config.header_timeout.0,
+    };
+    let server = listen::accept(listener, router, bounds, shutdown.clone());
+    let mut server = tokio::spawn(async move {
+        server.await;
+        Ok::<_, std::io::Error>(())
     });
-    let server = axum::serve(
-        listener,
-        router.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown.clone().cancelled_owned());
-    let mut server = tokio::spawn(async move { server.await });
     tokio::select! {
         result = &mut server => {
             return result.context("the HTTP server task failed")?.context("the HTTP server failed");
