@@ -9,6 +9,7 @@ mod examples;
 mod faults;
 mod http_auth;
 mod http_basics;
+mod http_hardening;
 mod http_limits;
 mod identity;
 mod loading;
