@@ -249,6 +249,20 @@ fn check_request(message: &Value, method: &str, id: Value) -> Result<(), Rejecti
             ));
         }
     }
+    // rmcp cannot decode a request whose `_meta` is not an object and
+    // would answer without the id, leaving the client waiting.
+    if let Some(meta) = object.get("params").and_then(|params| params.get("_meta"))
+        && !meta.is_object()
+    {
+        return Err(Rejection::new(
+            INVALID_PARAMS,
+            id,
+            format!(
+                "`params._meta` of `{method}` must be an object, not {}",
+                kind_of(meta)
+            ),
+        ));
+    }
     if method == "tools/call" {
         check_tool_call(object.get("params"), &id)?;
     }
@@ -517,6 +531,19 @@ mod tests {
             assert_eq!(rejection.code, INVALID_REQUEST, "{message}: {rejection}");
             assert_eq!(rejection.id, id, "{message}");
             assert!(rejection.message.contains(words), "{message}: {rejection}");
+        }
+    }
+
+    #[test]
+    fn a_meta_that_is_not_an_object_is_invalid_params_with_the_id() {
+        for method in ["vendor/x", "tools/list"] {
+            let message = format!(
+                r#"{{"jsonrpc":"2.0","id":"9","method":"{method}","params":{{"_meta":[1]}}}}"#
+            );
+            let rejection = rejected(&message);
+            assert_eq!(rejection.code, INVALID_PARAMS, "{message}");
+            assert_eq!(rejection.id, json!("9"));
+            assert!(rejection.message.contains("_meta"), "{rejection}");
         }
     }
 
