@@ -406,6 +406,58 @@ mod tests {
     use super::*;
 
     #[test]
+    fn output_size_counts_every_field_as_sent() {
+        use super::super::{Content, ResourceLink};
+        let limits = Limits {
+            max_output: 1000,
+            ..Limits::default()
+        };
+        // A link whose MIME type carries the bulk is counted.
+        let link = Content::Link(ResourceLink {
+            uri: "x://a".into(),
+            name: "a".into(),
+            title: None,
+            description: None,
+            mime_type: Some("m".repeat(2000)),
+            size: None,
+        });
+        let output = Output {
+            content: vec![link],
+            structured: None,
+        };
+        assert!(matches!(
+            check_output(&output, &limits),
+            Err(FaultKind::OutputTooLarge { .. })
+        ));
+        // Control characters count as their JSON escapes (six bytes each).
+        let controls = Output {
+            content: vec![Content::Text("\u{1}".repeat(200))],
+            structured: None,
+        };
+        assert_eq!(encoded_len(&"\u{1}".repeat(200)), 1200);
+        assert!(check_output(&controls, &limits).is_err());
+        // Structured output alone is also sent as escaped text.
+        let structured = Output {
+            content: Vec::new(),
+            structured: Some(format!("{{\"a\":\"{}\"}}", "q".repeat(500))),
+        };
+        assert!(check_output(&structured, &limits).is_err());
+    }
+
+    #[test]
+    fn plugin_text_shown_to_clients_has_no_control_characters() {
+        let shown = printable("boom\u{1b}[2J\u{7}\nnext\tline");
+        assert!(
+            !shown.contains('\u{1b}') && !shown.contains('\u{7}'),
+            "{shown}"
+        );
+        assert!(
+            shown.contains("\\u{1b}") && shown.contains("\nnext\tline"),
+            "{shown}"
+        );
+    }
+
+    #[test]
     fn headers_are_told_apart() {
         assert!(check_header(b"").unwrap_err().contains("empty"));
         assert!(
