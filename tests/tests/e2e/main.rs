@@ -5,6 +5,7 @@ mod admission;
 mod cache;
 mod config;
 mod dev;
+mod events;
 mod examples;
 mod faults;
 mod http_auth;
