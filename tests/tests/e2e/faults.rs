@@ -373,3 +373,21 @@ async fn two_hundred_concurrent_calls_good_and_bad() {
 
     assert_still_serves(&server).await;
 }
+
+#[tokio::test]
+async fn output_is_counted_in_every_field_not_only_the_text() {
+    // A tiny link whose MIME type carries 200 KB: the size is in a field
+    // other than the text, and still counts against max_output.
+    let dir = misbehave_dir("[groups.misbehave]\nmax_output = \"64KiB\"\n");
+    let server = start(&dir).await;
+    let error = server
+        .call_err("misbehave_big_mime", json!({ "bytes": 200_000 }))
+        .await;
+    assert!(error.contains("output too large"), "{error}");
+    assert!(error.contains("groups.misbehave.max_output"), "{error}");
+    let small = server
+        .call_ok("misbehave_big_mime", json!({ "bytes": 10 }))
+        .await;
+    assert_eq!(small.is_error, Some(false));
+    assert_still_serves(&server).await;
+}

@@ -303,3 +303,23 @@ async fn early_refusals_leave_a_kept_alive_connection_usable() {
         assert_eq!(accepted.status().as_u16(), 200, "after {size} bytes");
     }
 }
+
+#[tokio::test]
+async fn initialize_past_the_total_cap_gets_503() {
+    let (_dir, server) = start("[http]\nmax_sessions = 2\n").await;
+    let _first = open_session(&server).await;
+    let _second = open_session(&server).await;
+
+    let refused = initialize(&server).await;
+    assert_eq!(refused.status().as_u16(), 503);
+    assert!(refused.headers().contains_key("retry-after"));
+    let body: Value = refused.json().await.expect("JSON-RPC body");
+    assert_eq!(body["id"], 1);
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(message.contains("DELETE"), "{message}");
+
+    // Calls that open no session go on meanwhile.
+    let (took, text) = echo(&server, &http_client(), "still served").await;
+    assert!(text.contains("still served"), "{text}");
+    assert!(took < Duration::from_secs(2), "{took:?}");
+}
