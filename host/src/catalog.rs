@@ -192,6 +192,8 @@ pub struct Catalog {
     answered_early: AtomicBool,
     /// Most items in one page of a list.
     pub page_size: usize,
+    /// What a tool schema may ask of the host.
+    pub schema_budget: SchemaBudget,
 }
 
 /// A message from the host itself (not from a plugin) for every connected
@@ -213,13 +215,23 @@ impl Catalog {
             updates: broadcast::channel(256).0,
             answered_early: AtomicBool::new(false),
             page_size: 100,
+            schema_budget: SchemaBudget::default(),
         }
     }
 
     /// A catalog named and paged as `[server]` says.
     pub fn from_config(server: &ServerConfig) -> Self {
+        let defaults = SchemaBudget::default();
+        let schema_budget = SchemaBudget {
+            max_text_bytes: server.schema_size.map_or(defaults.max_text_bytes, |size| {
+                usize::try_from(size.0).unwrap_or(usize::MAX)
+            }),
+            max_checks: server.schema_checks.unwrap_or(defaults.max_checks),
+            ..defaults
+        };
         Self {
             page_size: server.page_size,
+            schema_budget,
             ..Self::new(Naming {
                 separator: server.separator.clone(),
                 strict: server.strict_names,
@@ -312,7 +324,8 @@ impl Catalog {
             .unwrap_or_else(|| name.to_string());
         check_pin(source.as_ref()).map_err(fail)?;
         let uris = Arc::new(UriMap::new(source.description(), &prefix).map_err(fail)?);
-        let tools = build_tools(&source, &self.naming, &prefix, &uris).map_err(fail)?;
+        let tools = build_tools(&source, &self.naming, &self.schema_budget, &prefix, &uris)
+            .map_err(fail)?;
         let published = published::build(&source, &self.naming, &prefix, &uris).map_err(fail)?;
         let mut current = self.current.write().unwrap_or_else(|e| e.into_inner());
         for (other_id, other) in &current.sources {
@@ -497,6 +510,7 @@ impl Tool {
 fn build_tools(
     source: &Arc<dyn Source>,
     naming: &Naming,
+    budget: &SchemaBudget,
     prefix: &str,
     uris: &Arc<UriMap>,
 ) -> Result<Vec<Tool>, String> {
@@ -517,13 +531,12 @@ fn build_tools(
             .publish(prefix, &operation.name)
             .map_err(|why| format!("tool name {why} (operation `{}`)", operation.name))?;
         let context = |what: &str| format!("operation `{}`: {what}", operation.name);
-        let budget = SchemaBudget::default();
-        let input = Schema::compile(&operation.input_schema, &budget)
+        let input = Schema::compile(&operation.input_schema, budget)
             .map_err(|e| format!("{}: {e}", context("input schema")))?;
         let output = match &operation.output_schema {
             None => None,
             Some(text) => Some(Arc::new(
-                Schema::compile(text, &budget)
+                Schema::compile(text, budget)
                     .map_err(|e| format!("{}: {e}", context("output schema")))?,
             )),
         };

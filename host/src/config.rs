@@ -97,6 +97,13 @@ pub struct ServerConfig {
     /// clients are told `list_changed` as the others arrive.
     #[serde(default = "default_load_wait")]
     pub load_wait: HumanDuration,
+    /// Largest tool schema (input or output) a group may declare.
+    #[serde(default)]
+    pub schema_size: Option<ByteSize>,
+    /// Most schema checks one validation of arguments or output may take,
+    /// predicted before it starts; more is refused as too complex.
+    #[serde(default)]
+    pub schema_checks: Option<u64>,
 }
 
 impl ServerConfig {
@@ -167,6 +174,8 @@ impl Default for ServerConfig {
             compile_timeout: default_compile_timeout(),
             compile_memory: default_compile_memory(),
             load_wait: default_load_wait(),
+            schema_size: None,
+            schema_checks: None,
         }
     }
 }
