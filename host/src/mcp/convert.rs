@@ -131,7 +131,10 @@ pub fn to_mcp_error(error: Error) -> McpError {
         Error::Unknown {
             what: crate::service::Kind::Resource,
             name,
-        } => McpError::resource_not_found(message, Some(json!({ "uri": name }))),
+        } => McpError::resource_not_found(
+            message,
+            Some(json!({ "uri": crate::service::shown(&name) })),
+        ),
         Error::Unknown { .. } | Error::Invalid(_) => McpError::invalid_params(message, None),
         // The HTTP layer answers tool calls without the scope with 403
         // before they get here; this keeps the rule for any other request.

@@ -96,17 +96,22 @@ impl Kind {
 impl std::fmt::Display for Error {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Error::Unknown { what, name } => {
-                write!(f, "unknown {} `{name}`; {}", what.noun(), what.listed_by())
-            }
+            Error::Unknown { what, name } => write!(
+                f,
+                "unknown {} `{}`; {}",
+                what.noun(),
+                shown(name),
+                what.listed_by()
+            ),
             Error::Forbidden {
                 what,
                 name,
                 missing,
             } => write!(
                 f,
-                "insufficient_scope: {} `{name}` needs scope {}",
+                "insufficient_scope: {} `{}` needs scope {}",
                 what.noun(),
+                shown(name),
                 missing.join(" ")
             ),
             Error::Invalid(message) => f.write_str(message),
@@ -638,6 +643,16 @@ impl CallService {
             error,
             subject: request.argument.clone(),
         })
+    }
+}
+
+/// A name or URI a client sent, as an error repeats it: at most 256
+/// characters, so that a huge request does not come back twice as large.
+pub fn shown(text: &str) -> std::borrow::Cow<'_, str> {
+    const MAX: usize = 256;
+    match text.char_indices().nth(MAX) {
+        None => text.into(),
+        Some((end, _)) => format!("{}… ({} bytes)", &text[..end], text.len()).into(),
     }
 }
 

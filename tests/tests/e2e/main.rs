@@ -22,3 +22,4 @@ mod schema_budget;
 mod scopes;
 mod stdio_basics;
 mod surface;
+mod untrusted_text;
