@@ -21,9 +21,6 @@ use crate::published::{self, Prompt, Resource, Template, UriMap};
 use crate::schema::{Rejection, Schema, SchemaBudget};
 use crate::source::{Annotations, Level, LoadError, Source, SourceId};
 
-// Older name of what a tool call yields; it belongs to the call service.
-pub use crate::service::CallOutcome;
-
 /// A JSON object (schemas, arguments).
 pub type JsonObject = Map<String, Value>;
 

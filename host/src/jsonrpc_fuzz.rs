@@ -36,13 +36,10 @@ use tokio_util::sync::CancellationToken;
 use tower::ServiceExt as _;
 
 use crate::caller::ScopePolicy;
-use crate::catalog::{Catalog, Naming};
-use crate::config::{Config, HttpConfig, LimitOverrides};
+use crate::config::HttpConfig;
 use crate::config_fuzz::cases;
 use crate::jsonrpc::{self, Kind};
 use crate::mcp::Handler;
-use crate::metrics::Metrics;
-use crate::runtime::Runtime;
 use crate::service::CallService;
 use crate::stdio;
 
@@ -258,22 +255,7 @@ proptest! {
 /// The call service with the math example loaded, as `toolhost serve`
 /// builds it.
 async fn math_service() -> CallService {
-    let runtime = Runtime::new(Config::default(), LimitOverrides::default()).unwrap();
-    let catalog = Arc::new(Catalog::new(Naming {
-        separator: "_".into(),
-        strict: true,
-    }));
-    let group = runtime
-        .load(toolhost_tests::MATH.as_ref())
-        .await
-        .expect("math loads");
-    catalog.insert(Arc::new(group)).expect("math is served");
-    catalog.mark_ready();
-    CallService::new(
-        catalog,
-        Metrics::new(),
-        Arc::new(ScopePolicy::new(BTreeMap::new())),
-    )
+    crate::service::tests::math_service_with(ScopePolicy::new(BTreeMap::new())).await
 }
 
 /// Most time one case may take before the session counts as wedged.

@@ -110,30 +110,27 @@ impl Client for StatelessClient {
         Box::pin(async {})
     }
 
-    fn progress(
-        &self,
-        _done: f64,
-        _total: Option<f64>,
-        _message: Option<String>,
-    ) -> BoxFuture<'_, ()> {
-        Box::pin(async {})
+    fn unavailable(&self, what: &str) -> String {
+        format!("{what} {NO_REQUESTS_WHEN_STATELESS}")
     }
+}
 
-    fn sample<'a>(
-        &'a self,
-        _request: SamplingRequest,
-        _uris: &'a UriMap,
-    ) -> BoxFuture<'a, Result<SamplingResponse, String>> {
-        Box::pin(async { Err(format!("sampling {NO_REQUESTS_WHEN_STATELESS}")) })
+/// `Ok` when the client declared capability `name` at initialization.
+fn offers(
+    peer: &Peer<RoleServer>,
+    name: &str,
+    declared: impl Fn(&rmcp::model::ClientCapabilities) -> bool,
+) -> Result<(), String> {
+    if peer
+        .peer_info()
+        .is_some_and(|info| declared(&info.capabilities))
+    {
+        return Ok(());
     }
-
-    fn elicit(
-        &self,
-        _message: String,
-        _requested_schema: String,
-    ) -> BoxFuture<'_, Result<ElicitResponse, String>> {
-        Box::pin(async { Err(format!("elicitation {NO_REQUESTS_WHEN_STATELESS}")) })
-    }
+    Err(format!(
+        "the MCP client does not offer {name} (no `{name}` capability); \
+         the operation must work without it"
+    ))
 }
 
 /// Forwards a group's sampling request to the client.
@@ -142,16 +139,7 @@ async fn sample(
     request: SamplingRequest,
     uris: &UriMap,
 ) -> Result<SamplingResponse, String> {
-    let offered = peer
-        .peer_info()
-        .is_some_and(|info| info.capabilities.sampling.is_some());
-    if !offered {
-        return Err(
-            "the MCP client does not offer sampling (no `sampling` capability); \
-                    the operation must work without it"
-                .to_owned(),
-        );
-    }
+    offers(peer, "sampling", |c| c.sampling.is_some())?;
     let mut messages = Vec::with_capacity(request.messages.len());
     for message in request.messages {
         let content = serde_json::to_value(to_content_block(message.content, uris))
@@ -235,16 +223,7 @@ async fn elicit(
     message: String,
     requested_schema: &str,
 ) -> Result<ElicitResponse, String> {
-    let offered = peer
-        .peer_info()
-        .is_some_and(|info| info.capabilities.elicitation.is_some());
-    if !offered {
-        return Err(
-            "the MCP client does not offer elicitation (no `elicitation` capability); \
-                    the operation must work without it"
-                .to_owned(),
-        );
-    }
+    offers(peer, "elicitation", |c| c.elicitation.is_some())?;
     let schema: Value = serde_json::from_str(requested_schema)
         .map_err(|e| format!("the requested schema is not JSON: {e}"))?;
     let params = serde_json::from_value(json!({

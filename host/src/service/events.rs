@@ -16,29 +16,51 @@ use crate::source::{
 };
 
 /// The client on the other end of one request, as its door reaches it.
+///
+/// Only `log` must be written: a client that hears no progress and can
+/// answer no request keeps the defaults, which refuse with
+/// [`Client::unavailable`].
 pub trait Client: Send + Sync {
     /// A log line of the source, at `level`.
     fn log(&self, level: Level, message: String) -> BoxFuture<'_, ()>;
 
     /// Progress of the request.
-    fn progress(&self, done: f64, total: Option<f64>, message: Option<String>)
-    -> BoxFuture<'_, ()>;
+    fn progress(
+        &self,
+        _done: f64,
+        _total: Option<f64>,
+        _message: Option<String>,
+    ) -> BoxFuture<'_, ()> {
+        Box::pin(async {})
+    }
 
     /// Asks the client's model for a completion. `uris` publishes the
     /// source's URIs in the request's content.
     fn sample<'a>(
         &'a self,
-        request: SamplingRequest,
-        uris: &'a UriMap,
-    ) -> BoxFuture<'a, Result<SamplingResponse, String>>;
+        _request: SamplingRequest,
+        _uris: &'a UriMap,
+    ) -> BoxFuture<'a, Result<SamplingResponse, String>> {
+        let refusal = self.unavailable("sampling");
+        Box::pin(async move { Err(refusal) })
+    }
 
     /// Asks the client's user to fill in a form described by a JSON
     /// Schema.
     fn elicit(
         &self,
-        message: String,
-        requested_schema: String,
-    ) -> BoxFuture<'_, Result<ElicitResponse, String>>;
+        _message: String,
+        _requested_schema: String,
+    ) -> BoxFuture<'_, Result<ElicitResponse, String>> {
+        let refusal = self.unavailable("elicitation");
+        Box::pin(async move { Err(refusal) })
+    }
+
+    /// Why this client cannot answer a `what` request (sampling,
+    /// elicitation), as the source reads it.
+    fn unavailable(&self, what: &str) -> String {
+        format!("no MCP client is attached to this call to answer {what}")
+    }
 }
 
 /// Runs `work` with an event sink whose events reach `client`, until both
@@ -112,32 +134,5 @@ pub struct NoClient;
 impl Client for NoClient {
     fn log(&self, _level: Level, _message: String) -> BoxFuture<'_, ()> {
         Box::pin(async {})
-    }
-
-    fn progress(
-        &self,
-        _done: f64,
-        _total: Option<f64>,
-        _message: Option<String>,
-    ) -> BoxFuture<'_, ()> {
-        Box::pin(async {})
-    }
-
-    fn sample<'a>(
-        &'a self,
-        _request: SamplingRequest,
-        _uris: &'a UriMap,
-    ) -> BoxFuture<'a, Result<SamplingResponse, String>> {
-        Box::pin(async { Err("no MCP client is attached to this call to answer sampling".into()) })
-    }
-
-    fn elicit(
-        &self,
-        _message: String,
-        _requested_schema: String,
-    ) -> BoxFuture<'_, Result<ElicitResponse, String>> {
-        Box::pin(async {
-            Err("no MCP client is attached to this call to answer elicitation".into())
-        })
     }
 }

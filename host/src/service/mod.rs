@@ -666,4 +666,4 @@ fn content_uri(content: &crate::source::Content) -> Option<&str> {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

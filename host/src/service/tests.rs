@@ -18,8 +18,9 @@ use crate::mcp::Handler;
 use crate::metrics::Metrics;
 use crate::runtime::Runtime;
 
-/// A service serving the math example, with `math` needing scope `math:use`.
-async fn math_service() -> CallService {
+/// The call service with the math example loaded, as `toolhost serve`
+/// builds it, under `scopes` (shared with the other in-process tests).
+pub(crate) async fn math_service_with(scopes: ScopePolicy) -> CallService {
     let runtime = Runtime::new(Config::default(), LimitOverrides::default()).unwrap();
     let catalog = Arc::new(Catalog::new(Naming {
         separator: "_".into(),
@@ -31,11 +32,16 @@ async fn math_service() -> CallService {
         .expect("math loads");
     catalog.insert(Arc::new(group)).expect("math is served");
     catalog.mark_ready();
-    let scopes = ScopePolicy::new(BTreeMap::from([(
+    CallService::new(catalog, Metrics::new(), Arc::new(scopes))
+}
+
+/// A service serving the math example, with `math` needing scope `math:use`.
+async fn math_service() -> CallService {
+    math_service_with(ScopePolicy::new(BTreeMap::from([(
         "math".to_owned(),
         vec!["math:use".to_owned()],
-    )]));
-    CallService::new(catalog, Metrics::new(), Arc::new(scopes))
+    )])))
+    .await
 }
 
 fn caller(scopes: &[&str]) -> Caller {
