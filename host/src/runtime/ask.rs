@@ -17,7 +17,7 @@ use super::{
 use crate::config::Limits;
 
 /// One request to a group's exports.
-pub(super) trait Ask: Send {
+pub(super) trait Ask: Send + 'static {
     type Answer: Send;
 
     /// Calls the export that answers this request.
@@ -35,24 +35,24 @@ pub(super) trait Ask: Send {
 }
 
 /// Runs an operation with its arguments (a JSON object as text).
-pub(super) struct Call<'r> {
-    pub operation: &'r str,
-    pub arguments: &'r str,
+pub(super) struct Call {
+    pub operation: String,
+    pub arguments: String,
 }
 
 /// Reads a resource by its declared URI.
-pub(super) struct Read<'r> {
-    pub uri: &'r str,
+pub(super) struct Read {
+    pub uri: String,
 }
 
 /// Renders a prompt.
-pub(super) struct GetPrompt<'r> {
-    pub name: &'r str,
-    pub arguments: &'r [(String, String)],
+pub(super) struct GetPrompt {
+    pub name: String,
+    pub arguments: Vec<(String, String)>,
 }
 
 /// Suggests values for an argument.
-pub(super) struct Complete<'r>(pub &'r CompletionRequest);
+pub(super) struct Complete(pub CompletionRequest);
 
 fn too_large(size: u64, limits: &Limits) -> Result<(), FaultKind> {
     if size > limits.max_output {
@@ -70,7 +70,7 @@ fn not_offered(what: &str) -> PluginError {
     }
 }
 
-impl Ask for Call<'_> {
+impl Ask for Call {
     type Answer = Output;
 
     fn ask<'a>(
@@ -86,7 +86,7 @@ impl Ask for Call<'_> {
             exports
                 .tools
                 .load(&mut *store, instance)?
-                .call_call(&mut *store, self.operation, self.arguments)
+                .call_call(&mut *store, &self.operation, &self.arguments)
                 .await
         })
     }
@@ -96,7 +96,7 @@ impl Ask for Call<'_> {
     }
 }
 
-impl Ask for Read<'_> {
+impl Ask for Read {
     type Answer = Vec<EmbeddedResource>;
 
     fn ask<'a>(
@@ -114,7 +114,7 @@ impl Ask for Read<'_> {
             };
             indices
                 .load(&mut *store, instance)?
-                .call_read(&mut *store, self.uri)
+                .call_read(&mut *store, &self.uri)
                 .await
         })
     }
@@ -124,7 +124,7 @@ impl Ask for Read<'_> {
     }
 }
 
-impl Ask for GetPrompt<'_> {
+impl Ask for GetPrompt {
     type Answer = PromptResult;
 
     fn ask<'a>(
@@ -142,7 +142,7 @@ impl Ask for GetPrompt<'_> {
             };
             indices
                 .load(&mut *store, instance)?
-                .call_get(&mut *store, self.name, self.arguments)
+                .call_get(&mut *store, &self.name, &self.arguments)
                 .await
         })
     }
@@ -158,7 +158,7 @@ impl Ask for GetPrompt<'_> {
     }
 }
 
-impl Ask for Complete<'_> {
+impl Ask for Complete {
     type Answer = Completion;
 
     fn ask<'a>(
@@ -180,7 +180,7 @@ impl Ask for Complete<'_> {
             };
             indices
                 .load(&mut *store, instance)?
-                .call_complete(&mut *store, self.0)
+                .call_complete(&mut *store, &self.0)
                 .await
         })
     }

@@ -1,8 +1,10 @@
 //! The sandbox: engines, loading components, and running one call.
 //!
-//! Every call runs with fuel, a wall-clock deadline (epoch interruption with
-//! a ticker thread, yielding to the executor every tick so a spinning guest
-//! never starves the others), a memory cap that records *why* growth was
+//! Every call runs with fuel (yielding to the executor every
+//! [`YIELD_FUEL`], so a spinning guest never starves the others; a call
+//! still running then moves to the guest threads, see [`guests`]), a
+//! wall-clock deadline (epoch interruption with a ticker thread), a memory
+//! cap that records *why* growth was
 //! refused, a wasm stack cap, captured stdio and only the grants its policy
 //! names. By default each call gets a fresh instance from an `InstancePre`
 //! in a pooling allocator; `instances = "reuse"` keeps one instance per
@@ -15,6 +17,7 @@ pub mod capability;
 pub mod capture;
 pub mod compile;
 mod fault;
+mod guests;
 mod state;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -90,6 +93,7 @@ pub struct Runtime {
     compiles: Arc<Semaphore>,
     budget: compile::Budget,
     capabilities: Vec<Arc<dyn Capability>>,
+    guests: Arc<guests::Guests>,
     _ticker: Ticker,
 }
 
@@ -145,10 +149,12 @@ impl Runtime {
             config,
             overrides,
             cache,
-            compiles: Arc::new(Semaphore::new(
-                std::thread::available_parallelism().map_or(2, |n| n.get().max(2)),
-            )),
+            compiles: Arc::new(Semaphore::new(parallelism().max(2))),
             capabilities,
+            guests: Arc::new(
+                guests::Guests::start(parallelism())
+                    .map_err(|e| anyhow::anyhow!("cannot start the guest threads: {e}"))?,
+            ),
             _ticker: ticker,
         }))
     }
@@ -218,19 +224,25 @@ impl Runtime {
         };
         let grants = capability::grants(&self.capabilities, &info.name, &policy)
             .map_err(|e| LoadError::new(path, e))?;
+        let name: Arc<str> = info.name.clone().into();
         Ok(Group {
-            name: info.name.clone().into(),
+            name: name.clone(),
             id: SourceId::file(path),
             hash,
             cached: origin == cache::Origin::Cached,
             description: declared,
-            reused: (policy.instances == InstanceMode::Reuse).then(|| Mutex::new(None)),
-            admission: self
-                .admission
-                .for_group(policy.max_concurrent_calls, policy.limits.memory),
+            core: Arc::new(Core {
+                name,
+                limits: policy.limits,
+                reused: (policy.instances == InstanceMode::Reuse).then(|| Mutex::new(None)),
+                admission: self
+                    .admission
+                    .for_group(policy.max_concurrent_calls, policy.limits.memory),
+                grants,
+                pre,
+            }),
             policy,
-            grants: Arc::new(grants),
-            pre,
+            guests: self.guests.clone(),
         })
     }
 }
@@ -442,6 +454,10 @@ fn new_store(engine: &Engine, state: CallState) -> anyhow::Result<Store<CallStat
             wasmtime::UpdateDeadline::Yield(1)
         })
     });
+    // From the start: a store's deadline is otherwise the epoch it was
+    // made in, so instantiating (which runs the guest's start code) would
+    // yield once on every call.
+    store.set_epoch_deadline(1);
     Ok(store)
 }
 
@@ -467,7 +483,16 @@ pub struct Group {
     pub description: Description,
     /// The effective policy.
     pub policy: Policy,
-    grants: Arc<Vec<Arc<dyn Grant>>>,
+    core: Arc<Core>,
+    guests: Arc<guests::Guests>,
+}
+
+/// What running a request needs, owned, so that a call can move to the
+/// guest threads (see [`guests`]).
+struct Core {
+    name: Arc<str>,
+    limits: Limits,
+    grants: Vec<Arc<dyn Grant>>,
     pre: Prepared,
     reused: Option<Mutex<Option<Live>>>,
     admission: Admission,
@@ -508,8 +533,8 @@ impl Source for Group {
         cancel: CancellationToken,
     ) -> Outcome<'a, Output> {
         let request = ask::Call {
-            operation,
-            arguments,
+            operation: operation.to_owned(),
+            arguments: arguments.to_owned(),
         };
         self.invoke(request, events, cancel).boxed()
     }
@@ -520,7 +545,14 @@ impl Source for Group {
         events: Option<EventSink>,
         cancel: CancellationToken,
     ) -> Outcome<'a, Vec<EmbeddedResource>> {
-        self.invoke(ask::Read { uri }, events, cancel).boxed()
+        self.invoke(
+            ask::Read {
+                uri: uri.to_owned(),
+            },
+            events,
+            cancel,
+        )
+        .boxed()
     }
 
     fn prompt<'a>(
@@ -530,8 +562,11 @@ impl Source for Group {
         events: Option<EventSink>,
         cancel: CancellationToken,
     ) -> Outcome<'a, PromptResult> {
-        self.invoke(ask::GetPrompt { name, arguments }, events, cancel)
-            .boxed()
+        let request = ask::GetPrompt {
+            name: name.to_owned(),
+            arguments: arguments.to_vec(),
+        };
+        self.invoke(request, events, cancel).boxed()
     }
 
     fn complete<'a>(
@@ -540,21 +575,45 @@ impl Source for Group {
         events: Option<EventSink>,
         cancel: CancellationToken,
     ) -> Outcome<'a, Completion> {
-        self.invoke(ask::Complete(request), events, cancel).boxed()
+        self.invoke(ask::Complete(request.clone()), events, cancel)
+            .boxed()
     }
 }
 
 impl Group {
-    /// Runs one request in the sandbox under the group's policy. `events`
-    /// receives the guest's log and progress messages and its requests to
-    /// the client; `cancel` stops the call.
+    /// Runs one request in the sandbox under the group's policy, inline or
+    /// on the guest threads (see [`guests`]). `events` receives the guest's
+    /// log and progress messages and its requests to the client; `cancel`
+    /// stops the call.
     async fn invoke<A: Ask>(
         &self,
         request: A,
         events: Option<EventSink>,
         cancel: CancellationToken,
     ) -> Result<Answer<A::Answer>, Fault> {
-        let limits = &self.policy.limits;
+        let core = self.core.clone();
+        self.guests
+            .run(async move { core.invoke(request, events, cancel).await })
+            .await
+    }
+}
+
+impl Core {
+    fn fault(&self, kind: FaultKind) -> Fault {
+        Fault {
+            group: self.name.clone(),
+            limits: self.limits,
+            kind,
+        }
+    }
+
+    async fn invoke<A: Ask>(
+        &self,
+        request: A,
+        events: Option<EventSink>,
+        cancel: CancellationToken,
+    ) -> Result<Answer<A::Answer>, Fault> {
+        let limits = &self.limits;
         // Queueing counts toward the call's timeout.
         let deadline = admission::deadline(limits.timeout);
         let _ticket = self
@@ -611,7 +670,7 @@ impl Group {
     }
 
     async fn instantiate(&self, store: &mut Store<CallState>) -> Result<Instance, Fault> {
-        let limits = &self.policy.limits;
+        let limits = &self.limits;
         self.pre
             .pre
             .instantiate_async(&mut *store)
@@ -623,17 +682,17 @@ impl Group {
     }
 
     fn new_store(&self) -> Result<Store<CallState>, Fault> {
-        let state = CallState::new(self.name.clone(), &self.grants, &self.policy.limits)
+        let state = CallState::new(self.name.clone(), &self.grants, &self.limits)
             .map_err(|e| self.fault(FaultKind::Host(format!("{e:#}"))))?;
         let mut store = new_store(self.pre.pre.engine(), state)
             .map_err(|e| self.fault(FaultKind::Host(format!("{e:#}"))))?;
         store
-            .set_fuel(self.policy.limits.fuel)
+            .set_fuel(self.limits.fuel)
             .map_err(|e| self.fault(FaultKind::Host(format!("{e:#}"))))?;
         // Bounds the bytes the guest can hand the host in one call (its
         // result included) before they are copied: an oversized result is
         // refused without the host allocating it.
-        store.set_hostcall_fuel(hostcall_fuel(&self.policy.limits));
+        store.set_hostcall_fuel(hostcall_fuel(&self.limits));
         Ok(store)
     }
 
@@ -645,7 +704,7 @@ impl Group {
         deadline: std::time::Instant,
         cancel: CancellationToken,
     ) -> Result<Answer<A::Answer>, Fault> {
-        let limits = &self.policy.limits;
+        let limits = &self.limits;
         store.set_epoch_deadline(1);
         let outcome = {
             let call = request.ask(&mut *store, instance, &self.pre.exports);
@@ -701,4 +760,9 @@ impl Drop for Ticker {
     fn drop(&mut self) {
         self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
     }
+}
+
+/// The cores this process may use.
+fn parallelism() -> usize {
+    std::thread::available_parallelism().map_or(2, usize::from)
 }
