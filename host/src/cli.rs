@@ -19,30 +19,6 @@ use crate::service::CallService;
 use crate::watch::Watch;
 use crate::{dev, http, load, mcp};
 
-/// The executor everything runs on: transports, the call service and guest
-/// code alike.
-///
-/// Guests yield every few tens of microseconds of wasm (see
-/// [`crate::runtime`]), so two spinning guests take turns with the requests
-/// behind them on each worker instead of holding it. What remains is how
-/// often a busy worker looks for new work: by default it polls the sockets
-/// every 61 tasks it runs and the queue of tasks woken from other threads
-/// (stdin, the blocking pool) every 31 or so, which behind guests that yield
-/// every 20 µs is milliseconds. Both every few tasks keep a new request's
-/// wait to a few guest slices; on a worker that is not running guests the
-/// extra checks are cheap, as it parks on the sockets between requests
-/// anyway.
-pub fn executor() -> std::io::Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .event_interval(EVENT_INTERVAL)
-        .global_queue_interval(EVENT_INTERVAL)
-        .build()
-}
-
-/// Tasks a worker runs between looks at its sockets and remote wake-ups.
-const EVENT_INTERVAL: u32 = 4;
-
 /// Run WebAssembly plugins as MCP tools.
 #[derive(Debug, Parser)]
 #[command(name = "toolhost", version, about)]

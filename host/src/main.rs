@@ -5,7 +5,10 @@ use clap::Parser as _;
 fn main() -> ExitCode {
     let cli = toolhost::cli::Cli::parse();
     cli.init_logging();
-    let runtime = match toolhost::cli::executor() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(runtime) => runtime,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
