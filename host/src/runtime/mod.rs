@@ -211,7 +211,13 @@ impl Runtime {
         // Under the defaults' limits: the group has no name yet. It holds
         // no compile slot meanwhile.
         let limits = self.config.policy("", &self.overrides).limits;
-        let declared = describe(&pre, path, &limits).await?;
+        // Like a call: a describe that spins moves to the guest threads.
+        let declared = {
+            let (pre, path) = (pre.clone(), path.to_owned());
+            self.guests
+                .run(async move { describe(&pre, &path, &limits).await })
+                .await?
+        };
         let info = declared.info.clone();
         let policy = self.config.policy(&info.name, &self.overrides);
         let pre = if policy.limits.stack == self.default_stack {
