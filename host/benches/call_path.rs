@@ -8,189 +8,45 @@
 //! - `raw_sandboxed`: `raw_floor` plus fuel, an epoch deadline with yields
 //!   and a memory limiter: the price of the sandbox itself.
 //! - `stdio_round_trip`: a real MCP client calling the real binary over
-//!   stdio.
+//!   stdio (`TOOLHOST_BIN` picks another build).
 //!
 //! Report ratios against `raw_floor` from the same run, not absolute times.
+//! `cargo bench -p toolhost --bench figures` prints these and the other
+//! figures of issue 17 as one table of ratios and targets.
 
-use std::path::{Path, PathBuf};
-use std::sync::Arc;
+mod common;
 
+use std::path::Path;
+
+use common::{ARGS, RawCall, StdioServer, arguments, in_process_call, in_process_service};
 use criterion::{Criterion, criterion_group, criterion_main};
-use rmcp::ServiceExt as _;
-use rmcp::model::CallToolRequestParams;
-use tokio_util::sync::CancellationToken;
-use toolhost::catalog::{Catalog, Naming};
-use toolhost::config::{Config, LimitOverrides};
-use toolhost::metrics::Metrics;
-use toolhost::runtime::{Runtime, ServiceGroupPre, toolhost::plugin};
-use toolhost::service::{CallService, NoClient, Who};
-use wasmtime::component::{Component, HasSelf, Linker, ResourceTable};
-use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
-
-const ARGS: &str = r#"{"a":1.5,"b":2.5}"#;
-
-fn math_wasm() -> PathBuf {
-    PathBuf::from(toolhost_tests::MATH)
-}
-
-/// The least state a service group can run with.
-struct Bare {
-    wasi: WasiCtx,
-    table: ResourceTable,
-}
-
-impl WasiView for Bare {
-    fn ctx(&mut self) -> WasiCtxView<'_> {
-        WasiCtxView {
-            ctx: &mut self.wasi,
-            table: &mut self.table,
-        }
-    }
-}
-
-impl plugin::types::Host for Bare {}
-
-impl plugin::host::Host for Bare {
-    fn log(&mut self, _: plugin::types::Level, _: String) {}
-    fn progress(&mut self, _: f64, _: Option<f64>, _: Option<String>) {}
-    fn cancelled(&mut self) -> bool {
-        false
-    }
-    fn config(&mut self, _: String) -> Option<String> {
-        None
-    }
-    fn resource_updated(&mut self, _: String) {}
-    async fn sample(
-        &mut self,
-        _: plugin::types::SamplingRequest,
-    ) -> Result<plugin::types::SamplingResponse, String> {
-        Err("no client".into())
-    }
-    async fn elicit(
-        &mut self,
-        _: String,
-        _: String,
-    ) -> Result<plugin::types::ElicitResponse, String> {
-        Err("no client".into())
-    }
-}
-
-impl wasmtime::ResourceLimiter for Bare {
-    fn memory_growing(
-        &mut self,
-        _: usize,
-        desired: usize,
-        _: Option<usize>,
-    ) -> wasmtime::Result<bool> {
-        Ok(desired <= 128 << 20)
-    }
-    fn table_growing(&mut self, _: usize, _: usize, _: Option<usize>) -> wasmtime::Result<bool> {
-        Ok(true)
-    }
-}
 
 /// A bare wasmtime call per iteration; `sandboxed` adds fuel, an epoch
 /// deadline that yields, and a memory limiter.
-fn raw(c: &mut Criterion, rt: &tokio::runtime::Runtime, wasm: &PathBuf, sandboxed: bool) {
-    let mut config = wasmtime::Config::new();
-    config
-        .allocation_strategy(wasmtime::InstanceAllocationStrategy::Pooling(
-            Default::default(),
-        ))
-        .consume_fuel(sandboxed)
-        .epoch_interruption(sandboxed)
-        .concurrency_support(false);
-    let engine = wasmtime::Engine::new(&config).unwrap();
-    let component = Component::from_file(&engine, wasm).unwrap();
-    let mut linker = Linker::<Bare>::new(&engine);
-    wasmtime_wasi::p2::add_to_linker_async(&mut linker).unwrap();
-    toolhost::runtime::ServiceGroup::add_to_linker::<Bare, HasSelf<Bare>>(&mut linker, |s| s)
-        .unwrap();
-    let pre = ServiceGroupPre::new(linker.instantiate_pre(&component).unwrap()).unwrap();
+fn raw(c: &mut Criterion, rt: &tokio::runtime::Runtime, wasm: &Path, sandboxed: bool) {
+    let raw = RawCall::new(wasm, sandboxed);
     let name = if sandboxed {
         "raw_sandboxed"
     } else {
         "raw_floor"
     };
-    c.bench_function(name, |b| {
-        b.iter(|| {
-            rt.block_on(async {
-                let mut store = wasmtime::Store::new(
-                    &engine,
-                    Bare {
-                        wasi: WasiCtx::builder().build(),
-                        table: ResourceTable::new(),
-                    },
-                );
-                if sandboxed {
-                    store.limiter(|s| s);
-                    store.set_fuel(1_000_000_000).unwrap();
-                    store.set_epoch_deadline(1);
-                    store.epoch_deadline_callback(|_| Ok(wasmtime::UpdateDeadline::Yield(1)));
-                }
-                let instance = pre.instantiate_async(&mut store).await.unwrap();
-                instance
-                    .toolhost_plugin_group()
-                    .call_call(&mut store, "add", ARGS)
-                    .await
-                    .unwrap()
-                    .unwrap()
-            })
-        })
-    });
+    c.bench_function(name, |b| b.iter(|| rt.block_on(raw.call("add", ARGS))));
 }
 
 fn host_in_process(c: &mut Criterion, rt: &tokio::runtime::Runtime, wasm: &Path) {
-    let runtime = rt
-        .block_on(async { Runtime::new(Config::default(), LimitOverrides::default()) })
-        .unwrap();
-    let catalog = Catalog::new(Naming {
-        separator: "_".into(),
-        strict: true,
-    });
-    let group = rt.block_on(runtime.load(wasm)).unwrap();
-    catalog.insert(Arc::new(group)).unwrap();
-    catalog.mark_ready();
-    let service = CallService::new(Arc::new(catalog), Metrics::new(), Arc::default());
-    let arguments: serde_json::Map<String, serde_json::Value> = serde_json::from_str(ARGS).unwrap();
+    let service = rt.block_on(in_process_service(wasm));
     c.bench_function("host_in_process", |b| {
-        b.iter(|| {
-            rt.block_on(async {
-                let who = Who::default();
-                let tool = service.find_tool(who, "math_add").await.unwrap();
-                let outcome = service
-                    .call(
-                        who,
-                        &tool,
-                        arguments.clone(),
-                        &NoClient,
-                        CancellationToken::new(),
-                    )
-                    .await;
-                let result = toolhost::mcp::to_call_result(&tool, outcome);
-                assert_eq!(result.is_error, Some(false));
-                result
-            })
-        })
+        b.iter(|| rt.block_on(in_process_call(&service, "math_add", arguments())))
     });
 }
 
 fn stdio_round_trip(c: &mut Criterion, rt: &tokio::runtime::Runtime, wasm: &Path) {
-    let dir = wasm.parent().unwrap().to_owned();
-    let client = rt.block_on(async {
-        let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_toolhost"));
-        command.arg("serve").arg(&dir).env("RUST_LOG", "warn");
-        let transport = rmcp::transport::TokioChildProcess::new(command).unwrap();
-        ().serve(transport).await.unwrap()
-    });
-    let client = Arc::new(client);
-    let arguments: serde_json::Map<String, serde_json::Value> = serde_json::from_str(ARGS).unwrap();
+    let dir = wasm.parent().unwrap();
+    let (server, _) = rt.block_on(StdioServer::start(dir, &[], &[], false));
     c.bench_function("stdio_round_trip", |b| {
         b.iter(|| {
             rt.block_on(async {
-                let request =
-                    CallToolRequestParams::new("math_add").with_arguments(arguments.clone());
-                let result = client.call_tool(request).await.unwrap();
+                let result = server.call("math_add", arguments()).await.unwrap();
                 assert_eq!(result.is_error, Some(false));
             })
         })
@@ -202,11 +58,11 @@ fn benches(c: &mut Criterion) {
         .enable_all()
         .build()
         .unwrap();
-    let wasm = math_wasm();
-    raw(c, &rt, &wasm, false);
-    raw(c, &rt, &wasm, true);
-    host_in_process(c, &rt, &wasm);
-    stdio_round_trip(c, &rt, &wasm);
+    let wasm = Path::new(toolhost_tests::MATH);
+    raw(c, &rt, wasm, false);
+    raw(c, &rt, wasm, true);
+    host_in_process(c, &rt, wasm);
+    stdio_round_trip(c, &rt, wasm);
 }
 
 criterion_group!(call_path, benches);
