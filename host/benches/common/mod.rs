@@ -104,11 +104,13 @@ pub struct RawCall {
 
 impl RawCall {
     pub fn new(wasm: &Path, sandboxed: bool) -> RawCall {
+        // Slots reset as the host resets them: the floor is the best
+        // wasmtime does, not its defaults.
+        let mut pool = wasmtime::PoolingAllocationConfig::default();
+        toolhost::runtime::reset_in_place(&mut pool);
         let mut config = wasmtime::Config::new();
         config
-            .allocation_strategy(wasmtime::InstanceAllocationStrategy::Pooling(
-                Default::default(),
-            ))
+            .allocation_strategy(wasmtime::InstanceAllocationStrategy::Pooling(pool))
             .consume_fuel(sandboxed)
             .epoch_interruption(sandboxed)
             .concurrency_support(false);

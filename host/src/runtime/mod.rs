@@ -65,7 +65,7 @@ pub use self::toolhost::plugin::types::{
 /// How often the epoch ticks: the resolution of deadlines and of yielding.
 const TICK: Duration = Duration::from_millis(10);
 /// Bytes of each pooled linear memory, and of each table, reset in place
-/// rather than unmapped between calls (see [`Sandbox::new`]).
+/// rather than unmapped between calls (see [`reset_in_place`]).
 const KEEP_RESIDENT_MEMORY: usize = 2 << 20;
 const KEEP_RESIDENT_TABLE: usize = 64 << 10;
 /// Fuel a guest burns between yields to the executor: a few tens of
@@ -269,19 +269,7 @@ impl Sandbox {
             .total_tables(instances * 4)
             .total_stacks(instances)
             .max_memory_size(usize::try_from(max_memory).unwrap_or(usize::MAX));
-        // Resetting a slot for the next call. Where the kernel can say which
-        // pages a call dirtied (`PAGEMAP_SCAN`, Linux 6.7+), only those are
-        // reset, by copying, and stay mapped: `madvise` would unmap them,
-        // which costs a TLB shootdown on every core and a page fault per
-        // page on the next call (measured: 2.7x the calls per second at 8
-        // clients). Only slots that calls really used stay resident, as
-        // reuse is most-recent-first. Without the scan, resetting the kept
-        // bytes would mean rewriting all of them on every call: unmap then.
-        if PoolingAllocationConfig::is_pagemap_scan_available() {
-            pool.pagemap_scan(wasmtime::Enabled::Yes)
-                .linear_memory_keep_resident(KEEP_RESIDENT_MEMORY)
-                .table_keep_resident(KEEP_RESIDENT_TABLE);
-        }
+        reset_in_place(&mut pool);
         // The compiler child builds its engine from the same settings.
         let mut config = compile::engine_config(stack);
         config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
@@ -765,6 +753,22 @@ impl Ticker {
 impl Drop for Ticker {
     fn drop(&mut self) {
         self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+/// Sets how `pool` resets a slot for the next call. Where the kernel can
+/// say which pages a call dirtied (`PAGEMAP_SCAN`, Linux 6.7+), only those
+/// are reset, by copying, and stay mapped: `madvise` would unmap them, which
+/// costs a TLB shootdown on every core and a page fault per page on the next
+/// call (measured: 2.7x the calls per second at 8 clients). Only slots that
+/// calls really used stay resident, as reuse is most-recent-first. Without
+/// the scan, resetting the kept bytes would mean rewriting all of them on
+/// every call: slots are unmapped then, wasmtime's default.
+pub fn reset_in_place(pool: &mut PoolingAllocationConfig) {
+    if PoolingAllocationConfig::is_pagemap_scan_available() {
+        pool.pagemap_scan(wasmtime::Enabled::Yes)
+            .linear_memory_keep_resident(KEEP_RESIDENT_MEMORY)
+            .table_keep_resident(KEEP_RESIDENT_TABLE);
     }
 }
 
