@@ -56,7 +56,7 @@ impl fmt::Display for SourceId {
 }
 
 /// Everything a source declares about itself.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Description {
     pub info: GroupInfo,
     pub operations: Vec<Operation>,

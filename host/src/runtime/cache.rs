@@ -1,7 +1,9 @@
 //! The compile cache: compiled components on disk, so that a warm start
 //! maps them instead of compiling.
 //!
-//! Layout: `<dir>/<engine>/<content>.cwasm`, where `<engine>` is a digest of
+//! Layout: `<dir>/<engine>/<content>.cwasm`, and beside it
+//! `<content>-<host>.describe`, what the component declared about
+//! itself (JSON), where `<engine>` is a digest of
 //! [`Engine::precompile_compatibility_hash`] (compiler, target, tunables,
 //! wasm features and the wasmtime version) and `<content>` is the blake3
 //! hash of the component's bytes. A component is looked up by exactly what
@@ -25,6 +27,8 @@ use std::time::{Duration, SystemTime};
 use wasmtime::Engine;
 use wasmtime::component::Component;
 
+use crate::source::Description;
+
 /// Entries not used for this long are removed by [`CompileCache::clean`].
 pub const UNUSED_FOR: Duration = Duration::from_secs(30 * 24 * 3600);
 /// A hit refreshes an entry's modification time (what [`UNUSED_FOR`] is
@@ -34,6 +38,19 @@ const TOUCH_AFTER: Duration = Duration::from_secs(24 * 3600);
 /// writing them.
 const ABANDONED_AFTER: Duration = Duration::from_secs(3600);
 const EXTENSION: &str = "cwasm";
+const DESCRIPTION: &str = "describe";
+
+fn description_name(hash: &blake3::Hash) -> String {
+    // What a description means follows from the host's version and the
+    // world it reads it through.
+    static HOST: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        let mut key = blake3::Hasher::new();
+        key.update(env!("CARGO_PKG_VERSION").as_bytes());
+        key.update(include_str!("../../../wit/plugin.wit").as_bytes());
+        key.finalize().to_hex()[..16].to_owned()
+    });
+    format!("{}-{}.{DESCRIPTION}", hash.to_hex(), *HOST)
+}
 
 /// A compile cache directory.
 #[derive(Debug, Clone)]
@@ -148,6 +165,52 @@ impl CompileCache {
         }
     }
 
+    /// What the component whose hash is `hash` said about itself when this
+    /// version of the host loaded it, if that is cached: a warm start lists
+    /// its tools from this and maps the compilation at its first call.
+    /// Blocking but quick. An unreadable entry is removed.
+    pub fn description(&self, engine: &Engine, hash: &blake3::Hash) -> Option<Description> {
+        let entry = self.description_entry(engine, hash);
+        let text = std::fs::read(&entry).ok()?;
+        match serde_json::from_slice(&text) {
+            Ok(description) => {
+                touch(&entry);
+                Some(description)
+            }
+            Err(e) => {
+                tracing::warn!(entry = %entry.display(), "unusable cached description, describing again: {e}");
+                let _ = std::fs::remove_file(&entry);
+                None
+            }
+        }
+    }
+
+    /// Stores `description` as what the component whose hash is `hash`
+    /// says about itself. Blocking. A failure costs a log line.
+    pub fn store_description(
+        &self,
+        engine: &Engine,
+        hash: &blake3::Hash,
+        description: &Description,
+    ) {
+        let entry = self.description_entry(engine, hash);
+        if entry.is_file() {
+            return;
+        }
+        let stored = serde_json::to_vec(description)
+            .map_err(anyhow::Error::from)
+            .and_then(|text| write_entry(&self.engine_dir(engine), &entry, &text));
+        if let Err(e) = stored {
+            tracing::warn!(dir = %self.dir.display(), "cannot write to the compile cache: {e:#}");
+        }
+    }
+
+    /// Descriptions are valid for the host that made them (its version and
+    /// WIT world): another may describe or link differently.
+    fn description_entry(&self, engine: &Engine, hash: &blake3::Hash) -> PathBuf {
+        self.engine_dir(engine).join(description_name(hash))
+    }
+
     fn entry(&self, engine: &Engine, hash: &blake3::Hash) -> PathBuf {
         self.engine_dir(engine)
             .join(format!("{}.{EXTENSION}", hash.to_hex()))
@@ -159,6 +222,7 @@ impl CompileCache {
         let name = format!("{}.{EXTENSION}", hash.to_hex());
         for engine_dir in subdirectories(&self.dir) {
             let _ = std::fs::remove_file(engine_dir.join(&name));
+            let _ = std::fs::remove_file(engine_dir.join(description_name(hash)));
         }
     }
 
@@ -184,7 +248,7 @@ impl CompileCache {
                     .and_then(|modified| now.duration_since(modified).ok())
                     .unwrap_or_default();
                 let stale = match path.extension().and_then(|e| e.to_str()) {
-                    Some(EXTENSION) => age > unused_for,
+                    Some(EXTENSION | DESCRIPTION) => age > unused_for,
                     Some("tmp") => age > ABANDONED_AFTER.min(unused_for),
                     _ => false,
                 };

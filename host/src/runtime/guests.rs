@@ -29,7 +29,8 @@ impl Guests {
             .worker_threads(threads.max(1))
             .thread_name("guest")
             .on_thread_start(lower_priority)
-            .enable_time()
+            // Host functions a guest calls may use timers and sockets.
+            .enable_all()
             // Yielding guests take turns with calls that just arrived.
             .global_queue_interval(2)
             .build()?;

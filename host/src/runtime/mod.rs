@@ -21,7 +21,7 @@ mod guests;
 mod state;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -31,7 +31,7 @@ use tokio::sync::{Mutex, Semaphore};
 use admission::Admission;
 pub use fault::Busy;
 use tokio_util::sync::CancellationToken;
-use wasmtime::component::{Instance, InstancePre, Linker};
+use wasmtime::component::{Component, Instance, InstancePre, Linker};
 use wasmtime::{Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store};
 
 pub use fault::{Fault, FaultKind, LoadError};
@@ -51,6 +51,8 @@ wasmtime::component::bindgen!({
         "toolhost:plugin/host.elicit": async,
     },
     exports: { default: async },
+    // A group's description is cached beside its compilation (`cache`).
+    additional_derives: [serde::Serialize, serde::Deserialize],
 });
 
 pub use self::exports::toolhost::plugin::group::{GroupInfo, Operation};
@@ -197,6 +199,12 @@ impl Runtime {
         self.check_size(path, bytes.len() as u64)?;
         fault::check_header(&bytes).map_err(|reason| LoadError::new(path, reason))?;
         let hash = blake3::hash(&bytes);
+        let default = &self.engines[&self.default_stack];
+        // Loaded before by this host: serve from what it declared, and map
+        // the compilation at the first call (see `Core::prepared`).
+        if let Some(declared) = self.cached_description(&default.engine, hash).await {
+            return self.group(path, hash, declared, None, true);
+        }
         let bytes = Arc::new(bytes);
         let compiling = Compiling {
             path,
@@ -206,7 +214,6 @@ impl Runtime {
             slots: &self.compiles,
             budget: &self.budget,
         };
-        let default = &self.engines[&self.default_stack];
         let (pre, origin) = default.prepare(&compiling, self.default_stack).await?;
         // Under the defaults' limits: the group has no name yet. It holds
         // no compile slot meanwhile.
@@ -218,8 +225,9 @@ impl Runtime {
                 .run(async move { describe(&pre, &path, &limits).await })
                 .await?
         };
-        let info = declared.info.clone();
-        let policy = self.config.policy(&info.name, &self.overrides);
+        self.store_description(&default.engine, hash, &declared)
+            .await;
+        let policy = self.config.policy(&declared.info.name, &self.overrides);
         let pre = if policy.limits.stack == self.default_stack {
             pre
         } else {
@@ -228,14 +236,40 @@ impl Runtime {
                 .await?
                 .0
         };
-        let grants = capability::grants(&self.capabilities, &info.name, &policy)
+        self.group(
+            path,
+            hash,
+            declared,
+            Some(pre),
+            origin == cache::Origin::Cached,
+        )
+    }
+
+    /// A group from what it declared; `pre` is its linked component, or
+    /// `None` to map (or compile) it at the first call.
+    fn group(
+        self: &Arc<Self>,
+        path: &Path,
+        hash: blake3::Hash,
+        declared: Description,
+        pre: Option<Prepared>,
+        cached: bool,
+    ) -> Result<Group, LoadError> {
+        let policy = self.config.policy(&declared.info.name, &self.overrides);
+        let grants = capability::grants(&self.capabilities, &declared.info.name, &policy)
             .map_err(|e| LoadError::new(path, e))?;
-        let name: Arc<str> = info.name.clone().into();
+        let name: Arc<str> = declared.info.name.clone().into();
+        let later = pre.is_none().then(|| Later {
+            runtime: self.clone(),
+            path: path.to_owned(),
+            hash,
+            stack: policy.limits.stack,
+        });
         Ok(Group {
             name: name.clone(),
             id: SourceId::file(path),
             hash,
-            cached: origin == cache::Origin::Cached,
+            cached,
             description: declared,
             core: Arc::new(Core {
                 name,
@@ -245,11 +279,64 @@ impl Runtime {
                     .admission
                     .for_group(policy.max_concurrent_calls, policy.limits.memory),
                 grants,
-                pre,
+                pre: tokio::sync::OnceCell::new_with(pre),
+                later,
             }),
             policy,
             guests: self.guests.clone(),
         })
+    }
+
+    async fn cached_description(&self, engine: &Engine, hash: blake3::Hash) -> Option<Description> {
+        let cache = self.cache.clone()?;
+        let engine = engine.clone();
+        tokio::task::spawn_blocking(move || cache.description(&engine, &hash))
+            .await
+            .ok()
+            .flatten()
+    }
+
+    async fn store_description(&self, engine: &Engine, hash: blake3::Hash, declared: &Description) {
+        let Some(cache) = self.cache.clone() else {
+            return;
+        };
+        let (engine, declared) = (engine.clone(), declared.clone());
+        let _ = tokio::task::spawn_blocking(move || {
+            cache.store_description(&engine, &hash, &declared);
+        })
+        .await;
+    }
+
+    /// Links the component of a group that was loaded from its cached
+    /// description: mapped from the compile cache, or compiled again from
+    /// its file if the compilation is gone and the file is unchanged.
+    async fn prepare_later(&self, later: &Later) -> Result<Prepared, LoadError> {
+        let sandbox = &self.engines[&later.stack];
+        let path = later.path.as_path();
+        if let Some(component) =
+            compile::cached(&sandbox.engine, later.hash, self.cache.as_ref()).await
+        {
+            return sandbox.link(&component, path);
+        }
+        let read = |e: std::io::Error| LoadError::new(path, format!("cannot read the file: {e}"));
+        let size = std::fs::metadata(path).map_err(read)?.len();
+        self.check_size(path, size)?;
+        let bytes = tokio::fs::read(path).await.map_err(read)?;
+        if blake3::hash(&bytes) != later.hash {
+            return Err(LoadError::new(
+                path,
+                "the file changed since it was loaded; the new version is served once it loads",
+            ));
+        }
+        let compiling = Compiling {
+            path,
+            bytes: Arc::new(bytes),
+            hash: later.hash,
+            cache: self.cache.as_ref(),
+            slots: &self.compiles,
+            budget: &self.budget,
+        };
+        Ok(sandbox.prepare(&compiling, later.stack).await?.0)
     }
 }
 
@@ -313,19 +400,21 @@ impl Sandbox {
                     .map_err(|reason| LoadError::new(path, reason))?
                 }
             };
+        Ok((self.link(&component, path)?, origin))
+    }
+
+    /// Links a compiled component and finds its exports.
+    fn link(&self, component: &Component, path: &Path) -> Result<Prepared, LoadError> {
         let pre = self
             .linker
-            .instantiate_pre(&component)
+            .instantiate_pre(component)
             .map_err(|e| LoadError::new(path, fault::describe_link_error(&e)))?;
         let exports = Exports::find(&pre)
             .map_err(|e| LoadError::new(path, fault::describe_world_error(&e)))?;
-        Ok((
-            Prepared {
-                pre,
-                exports: Arc::new(exports),
-            },
-            origin,
-        ))
+        Ok(Prepared {
+            pre,
+            exports: Arc::new(exports),
+        })
     }
 }
 
@@ -487,9 +576,20 @@ struct Core {
     name: Arc<str>,
     limits: Limits,
     grants: Vec<Arc<dyn Grant>>,
-    pre: Prepared,
+    /// Set at load, or at the first call of a group loaded from its cached
+    /// description (from `later`).
+    pre: tokio::sync::OnceCell<Prepared>,
+    later: Option<Later>,
     reused: Option<Mutex<Option<Live>>>,
     admission: Admission,
+}
+
+/// Where a group loaded from its cached description gets its component.
+struct Later {
+    runtime: Arc<Runtime>,
+    path: PathBuf,
+    hash: blake3::Hash,
+    stack: u64,
 }
 
 /// An instance kept across calls (`instances = "reuse"`).
@@ -586,6 +686,9 @@ impl Group {
         cancel: CancellationToken,
     ) -> Result<Answer<A::Answer>, Fault> {
         let core = self.core.clone();
+        // Linking (mapping or even compiling) a group loaded from its cached
+        // description is host work: done here, before the call may move.
+        core.prepared().await?;
         self.guests
             .run(async move { core.invoke(request, events, cancel).await })
             .await
@@ -610,6 +713,7 @@ impl Core {
         let limits = &self.limits;
         // Queueing counts toward the call's timeout.
         let deadline = admission::deadline(limits.timeout);
+        let pre = self.prepared().await?;
         let _ticket = self
             .admission
             .enter(deadline)
@@ -617,12 +721,12 @@ impl Core {
             .map_err(|kind| self.fault(kind))?;
         match &self.reused {
             None => {
-                let mut store = self.new_store()?;
+                let mut store = self.new_store(pre)?;
                 store
                     .data_mut()
                     .begin_call(deadline, events, cancel.clone());
-                let instance = self.instantiate(&mut store).await?;
-                self.run(&mut store, &instance, request, deadline, cancel)
+                let instance = self.instantiate(pre, &mut store).await?;
+                self.run(pre, &mut store, &instance, request, deadline, cancel)
                     .await
             }
             Some(slot) => {
@@ -632,11 +736,11 @@ impl Core {
                 let live = match slot.take() {
                     Some(live) => live,
                     None => {
-                        let mut store = self.new_store()?;
+                        let mut store = self.new_store(pre)?;
                         store
                             .data_mut()
                             .begin_call(deadline, None, CancellationToken::new());
-                        let instance = self.instantiate(&mut store).await?;
+                        let instance = self.instantiate(pre, &mut store).await?;
                         Live { store, instance }
                     }
                 };
@@ -651,7 +755,7 @@ impl Core {
                     .set_fuel(limits.fuel)
                     .map_err(|e| self.fault(FaultKind::Host(format!("{e:#}"))))?;
                 let outcome = self
-                    .run(&mut store, &instance, request, deadline, cancel)
+                    .run(pre, &mut store, &instance, request, deadline, cancel)
                     .await;
                 // A trap or a hit limit leaves the instance in an unknown
                 // state: the next call starts fresh.
@@ -663,22 +767,41 @@ impl Core {
         }
     }
 
-    async fn instantiate(&self, store: &mut Store<CallState>) -> Result<Instance, Fault> {
-        let limits = &self.limits;
+    /// The linked component: linked at load, or now for a group loaded from
+    /// its cached description (once; concurrent first calls wait for it).
+    async fn prepared(&self) -> Result<&Prepared, Fault> {
         self.pre
-            .pre
-            .instantiate_async(&mut *store)
-            .await
-            .map_err(|e| {
-                let kind = fault::classify(&e, store.data(), limits);
-                self.fault(FaultKind::Instantiate(kind.describe(&self.name, limits)))
+            .get_or_try_init(|| async {
+                let Some(later) = &self.later else {
+                    // Not reached: a group without `later` is linked at load.
+                    return Err(self.fault(FaultKind::Host("the group was never linked".into())));
+                };
+                later.runtime.prepare_later(later).await.map_err(|e| {
+                    self.fault(FaultKind::Host(format!(
+                        "cannot prepare the group's component: {}",
+                        e.reason
+                    )))
+                })
             })
+            .await
     }
 
-    fn new_store(&self) -> Result<Store<CallState>, Fault> {
+    async fn instantiate(
+        &self,
+        pre: &Prepared,
+        store: &mut Store<CallState>,
+    ) -> Result<Instance, Fault> {
+        let limits = &self.limits;
+        pre.pre.instantiate_async(&mut *store).await.map_err(|e| {
+            let kind = fault::classify(&e, store.data(), limits);
+            self.fault(FaultKind::Instantiate(kind.describe(&self.name, limits)))
+        })
+    }
+
+    fn new_store(&self, pre: &Prepared) -> Result<Store<CallState>, Fault> {
         let state = CallState::new(self.name.clone(), &self.grants, &self.limits)
             .map_err(|e| self.fault(FaultKind::Host(format!("{e:#}"))))?;
-        let mut store = new_store(self.pre.pre.engine(), state)
+        let mut store = new_store(pre.pre.engine(), state)
             .map_err(|e| self.fault(FaultKind::Host(format!("{e:#}"))))?;
         store
             .set_fuel(self.limits.fuel)
@@ -692,6 +815,7 @@ impl Core {
 
     async fn run<A: Ask>(
         &self,
+        pre: &Prepared,
         store: &mut Store<CallState>,
         instance: &Instance,
         request: A,
@@ -701,7 +825,7 @@ impl Core {
         let limits = &self.limits;
         store.set_epoch_deadline(1);
         let outcome = {
-            let call = request.ask(&mut *store, instance, &self.pre.exports);
+            let call = request.ask(&mut *store, instance, &pre.exports);
             tokio::select! {
                 outcome = tokio::time::timeout_at((deadline + DEADLINE_GRACE).into(), call) => Some(outcome),
                 () = cancel.cancelled() => None,

@@ -67,3 +67,61 @@ async fn no_cache_compiles_and_writes_nothing() {
     assert_eq!(live.version("versioned_version").await, "v1");
     assert!(entries(&dir.root().join("cache")).is_empty());
 }
+
+/// Files of the cache with this extension, by path.
+fn files_ending(cache: &Path, extension: &str) -> Vec<std::path::PathBuf> {
+    let mut found = Vec::new();
+    for engine in std::fs::read_dir(cache).into_iter().flatten().flatten() {
+        for entry in std::fs::read_dir(engine.path())
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
+            if entry.file_name().to_string_lossy().ends_with(extension) {
+                found.push(entry.path());
+            }
+        }
+    }
+    found
+}
+
+#[tokio::test]
+async fn a_warm_start_lists_from_the_cached_description_and_links_at_the_first_call() {
+    let dir = PluginDir::new();
+    dir.write("versioned.wasm", versioned("v1"));
+    let cold = Live::serve(&dir, &[]).await;
+    cold.ready().await;
+    cold.stop().await;
+    let cache = dir.root().join("cache");
+    assert_eq!(files_ending(&cache, ".describe").len(), 1);
+
+    // The compilation is gone: the group is still listed from its
+    // description, and its first call compiles the file again.
+    for entry in files_ending(&cache, ".cwasm") {
+        std::fs::remove_file(entry).unwrap();
+    }
+    let warm = Live::serve(&dir, &[]).await;
+    warm.ready().await;
+    warm.wait_for_stderr(&["loaded", "versioned.wasm", "cached=true"])
+        .await;
+    assert!(entries(&cache).is_empty(), "nothing compiled before a call");
+    assert_eq!(warm.version("versioned_version").await, "v1");
+    assert_eq!(entries(&cache).len(), 1);
+}
+
+#[tokio::test]
+async fn a_description_of_a_file_changed_behind_the_hosts_back_is_not_trusted() {
+    let dir = PluginDir::new();
+    dir.write("versioned.wasm", versioned("v1"));
+    let cold = Live::serve(&dir, &[]).await;
+    cold.ready().await;
+    cold.stop().await;
+
+    // Another version under the same name: its hash names no description.
+    dir.write("versioned.wasm", versioned("v2"));
+    let warm = Live::serve(&dir, &[]).await;
+    warm.ready().await;
+    warm.wait_for_stderr(&["loaded", "versioned.wasm", "cached=false"])
+        .await;
+    assert_eq!(warm.version("versioned_version").await, "v2");
+}
