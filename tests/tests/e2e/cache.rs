@@ -1,13 +1,23 @@
 //! The compile cache: a warm start maps what a cold start compiled, a
 //! replaced version's entry is removed, and `--no-cache` writes nothing.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use toolhost_tests::PluginDir;
 use toolhost_tests::live::{Live, publish, versioned};
 
-/// The compiled entries in a cache directory (`<dir>/<engine>/<hash>.cwasm`).
+/// The compiled entries in a cache directory (`<dir>/<engine>/<hash>.cwasm`),
+/// by file name.
 fn entries(cache: &Path) -> Vec<String> {
+    files_ending(cache, ".cwasm")
+        .iter()
+        .filter_map(|path| path.file_name())
+        .map(|name| name.to_string_lossy().into_owned())
+        .collect()
+}
+
+/// The files of a cache directory whose names end with `ending`.
+fn files_ending(cache: &Path, ending: &str) -> Vec<PathBuf> {
     let mut found = Vec::new();
     for engine in std::fs::read_dir(cache).into_iter().flatten().flatten() {
         for entry in std::fs::read_dir(engine.path())
@@ -15,9 +25,8 @@ fn entries(cache: &Path) -> Vec<String> {
             .flatten()
             .flatten()
         {
-            let name = entry.file_name().to_string_lossy().into_owned();
-            if name.ends_with(".cwasm") {
-                found.push(name);
+            if entry.file_name().to_string_lossy().ends_with(ending) {
+                found.push(entry.path());
             }
         }
     }
@@ -66,23 +75,6 @@ async fn no_cache_compiles_and_writes_nothing() {
     live.ready().await;
     assert_eq!(live.version("versioned_version").await, "v1");
     assert!(entries(&dir.root().join("cache")).is_empty());
-}
-
-/// Files of the cache with this extension, by path.
-fn files_ending(cache: &Path, extension: &str) -> Vec<std::path::PathBuf> {
-    let mut found = Vec::new();
-    for engine in std::fs::read_dir(cache).into_iter().flatten().flatten() {
-        for entry in std::fs::read_dir(engine.path())
-            .into_iter()
-            .flatten()
-            .flatten()
-        {
-            if entry.file_name().to_string_lossy().ends_with(extension) {
-                found.push(entry.path());
-            }
-        }
-    }
-    found
 }
 
 #[tokio::test]
