@@ -335,8 +335,7 @@ async fn dev(args: DevArgs) -> anyhow::Result<ExitCode> {
 
 /// One MCP session over stdin/stdout, until the client goes away.
 async fn serve_stdio(handler: mcp::Handler) -> anyhow::Result<()> {
-    let (stdin, stdout) = rmcp::transport::stdio_pipes();
-    crate::stdio::serve(handler, stdin, stdout, crate::stdio::MAX_LINE).await
+    crate::stdio::serve_process(handler, crate::stdio::MAX_LINE).await
 }
 
 async fn inspect(args: InspectArgs) -> anyhow::Result<ExitCode> {

@@ -92,6 +92,73 @@ where
     outcome
 }
 
+/// Serves `service` over the process's stdin and stdout on a thread of its
+/// own, until the client closes stdin or the service ends.
+///
+/// One client, one thread: its messages, rmcp's tasks for them and the
+/// calls that finish at once all run there, so a request is read, answered
+/// and written without waking another thread (calls that run long move to
+/// the guest threads, see `runtime`). On the multi-threaded executor each
+/// message crossed four tasks on two workers and, through tokio's blocking
+/// stdin and stdout, two more threads: context switches were a third of the
+/// host's CPU per call.
+pub async fn serve_process<S>(service: S, max_line: usize) -> anyhow::Result<()>
+where
+    S: rmcp::Service<RoleServer> + 'static,
+{
+    let (done, outcome) = tokio::sync::oneshot::channel();
+    std::thread::Builder::new()
+        .name("stdio".into())
+        .spawn(move || {
+            let served = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .context("cannot start the stdio executor")
+                .and_then(|executor| {
+                    executor.block_on(async {
+                        let (input, output) = process_streams();
+                        serve(service, input, output, max_line).await
+                    })
+                });
+            let _ = done.send(served);
+        })
+        .context("cannot start the stdio thread")?;
+    outcome
+        .await
+        .context("the stdio thread ended without an answer")?
+}
+
+/// The process's stdin and stdout. When they are pipes (as when an MCP
+/// client spawns the host), they are read and written through the reactor
+/// like sockets; tokio's own stdin and stdout hand every read and write to
+/// a blocking thread. Anything else (a terminal, a file) gets those.
+fn process_streams() -> (
+    Box<dyn AsyncRead + Unpin + Send>,
+    Box<dyn AsyncWrite + Unpin + Send>,
+) {
+    use std::os::fd::AsFd as _;
+    use tokio::net::unix::pipe;
+    // Duplicates share the open pipe ends with fds 0 and 1, which become
+    // non-blocking; the client's ends of the pipes are untouched.
+    let input = std::io::stdin()
+        .as_fd()
+        .try_clone_to_owned()
+        .and_then(pipe::Receiver::from_owned_fd);
+    let output = std::io::stdout()
+        .as_fd()
+        .try_clone_to_owned()
+        .and_then(pipe::Sender::from_owned_fd);
+    let input: Box<dyn AsyncRead + Unpin + Send> = match input {
+        Ok(pipe) => Box::new(pipe),
+        Err(_) => Box::new(tokio::io::stdin()),
+    };
+    let output: Box<dyn AsyncWrite + Unpin + Send> = match output {
+        Ok(pipe) => Box::new(pipe),
+        Err(_) => Box::new(tokio::io::stdout()),
+    };
+    (input, output)
+}
+
 /// The requests rmcp is answering, by id.
 struct Window {
     slots: Semaphore,
