@@ -20,8 +20,8 @@ use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::Response;
 use http::{HeaderMap, HeaderValue, Method, StatusCode, header};
-use rmcp::model::LoggingLevel;
-use serde::Deserialize;
+use rmcp::model::{CallToolResult, LoggingLevel, ResultType};
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
 use crate::caller::{Caller, RequestId};
@@ -36,6 +36,14 @@ const STATELESS: &str = "2026-07-28";
 pub struct Direct {
     pub service: CallService,
     pub max_body: usize,
+}
+
+/// The answer to a call.
+#[derive(Serialize)]
+struct Reply<'a> {
+    jsonrpc: &'static str,
+    id: &'a Value,
+    result: &'a CallToolResult,
 }
 
 /// A JSON-RPC request as this path accepts it; anything else fails to
@@ -110,19 +118,20 @@ pub async fn serve(State(direct): State<Direct>, request: Request, next: Next) -
             cancel,
         )
         .await;
-    let result = to_call_result(&tool, outcome);
+    let mut result = to_call_result(&tool, outcome);
+    result.result_type.get_or_insert(ResultType::COMPLETE);
     let logs = client.logs.into_inner().unwrap_or_else(|e| e.into_inner());
-    let mut result = serde_json::to_value(result).unwrap_or_default();
-    if let Some(result) = result.as_object_mut() {
-        result
-            .entry("resultType")
-            .or_insert_with(|| json!("complete"));
-    }
-    let response = json!({ "jsonrpc": "2.0", "id": call.id, "result": result });
+    // Straight to text: no JSON tree in between.
+    let response = serde_json::to_string(&Reply {
+        jsonrpc: "2.0",
+        id: &call.id,
+        result: &result,
+    })
+    .unwrap_or_default();
     if logs.is_empty() {
         return Response::builder()
             .header(header::CONTENT_TYPE, "application/json")
-            .body(Body::from(response.to_string()))
+            .body(Body::from(response))
             .unwrap_or_default();
     }
     // Log lines first, then the result, as rmcp streams them.
