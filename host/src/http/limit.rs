@@ -216,27 +216,15 @@ impl Embedded {
         store
     }
 
-    /// Spawns the task that drops idle keys every `period`, on a blocking
-    /// thread so the async workers never wait for it. It ends with the
-    /// store.
+    /// Drops idle keys every `period`, on a blocking thread so the async
+    /// workers never wait for it, for as long as the store exists.
     fn prune_every(self: &Arc<Self>, period: Duration) {
-        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
-            tracing::warn!("no async runtime: rate-limit keys are never pruned");
-            return;
+        let prune = |store: Arc<Self>| async move {
+            let _ = tokio::task::spawn_blocking(move || store.prune()).await;
         };
-        let store = Arc::downgrade(self);
-        runtime.spawn(async move {
-            let mut ticks = tokio::time::interval(period);
-            ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            ticks.tick().await;
-            loop {
-                ticks.tick().await;
-                let Some(store) = store.upgrade() else {
-                    return;
-                };
-                let _ = tokio::task::spawn_blocking(move || store.prune()).await;
-            }
-        });
+        if !super::every(Arc::downgrade(self), period, prune) {
+            tracing::warn!("no async runtime: rate-limit keys are never pruned");
+        }
     }
 }
 

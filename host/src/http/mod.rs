@@ -191,6 +191,34 @@ pub fn router(
     Ok(app.merge(mcp_route).layer(layers))
 }
 
+/// Runs `work` on what `owner` points to every `period` (the first time
+/// one period from now) until it is dropped: the housekeeping of the
+/// stores these layers keep. `false` when there is no async runtime to run
+/// it on.
+pub(crate) fn every<T, F, W>(owner: std::sync::Weak<T>, period: Duration, work: W) -> bool
+where
+    T: Send + Sync + 'static,
+    F: Future<Output = ()> + Send + 'static,
+    W: Fn(Arc<T>) -> F + Send + 'static,
+{
+    let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+        return false;
+    };
+    runtime.spawn(async move {
+        let mut ticks = tokio::time::interval(period);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        ticks.tick().await;
+        loop {
+            ticks.tick().await;
+            let Some(owner) = owner.upgrade() else {
+                return;
+            };
+            work(owner).await;
+        }
+    });
+    true
+}
+
 /// `from_fn_with_state` for an `async fn(State<S>, Request, Next)`, with the
 /// extractor types spelled out so that optional layers infer.
 fn middleware<S, F>(state: S, f: F) -> FromFnLayer<F, S, (State<S>, Request)> {

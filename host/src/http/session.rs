@@ -291,25 +291,12 @@ fn humantime_minutes(duration: Duration) -> String {
     }
 }
 
-/// Spawns the task that forgets ended sessions every `period`; it ends with
-/// the sessions.
+/// Forgets ended sessions every `period`, for as long as they exist.
 fn sweep_every(sessions: Weak<Sessions>, period: Duration) {
-    let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+    let sweep = |sessions: Arc<Sessions>| async move { sessions.sweep(None).await };
+    if !super::every(sessions, period, sweep) {
         tracing::warn!("no async runtime: ended sessions are forgotten only when used");
-        return;
-    };
-    runtime.spawn(async move {
-        let mut ticks = tokio::time::interval(period);
-        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        ticks.tick().await;
-        loop {
-            ticks.tick().await;
-            let Some(sessions) = sessions.upgrade() else {
-                return;
-            };
-            sessions.sweep(None).await;
-        }
-    });
+    }
 }
 
 /// What a JSON-RPC message is, as far as these layers care.

@@ -175,11 +175,16 @@ impl Runtime {
     /// compiles, asks the group to describe itself and prepares its
     /// instances.
     pub async fn load(self: &Arc<Self>, path: &Path) -> Result<Group, LoadError> {
-        let read = |e: std::io::Error| LoadError::new(path, format!("cannot read the file: {e}"));
-        let size = std::fs::metadata(path).map_err(read)?.len();
-        self.check_size(path, size)?;
-        let bytes = std::fs::read(path).map_err(read)?;
+        let bytes = self.read(path).await?;
         self.load_bytes(path, bytes).await
+    }
+
+    /// Reads a component file, refusing it by its size before reading.
+    async fn read(&self, path: &Path) -> Result<Vec<u8>, LoadError> {
+        let read = |e: std::io::Error| LoadError::new(path, format!("cannot read the file: {e}"));
+        let size = tokio::fs::metadata(path).await.map_err(read)?.len();
+        self.check_size(path, size)?;
+        tokio::fs::read(path).await.map_err(read)
     }
 
     /// Refuses a file of `size` bytes over `server.max_component_size`,
@@ -203,7 +208,8 @@ impl Runtime {
         // Loaded before by this host: serve from what it declared, and map
         // the compilation at the first call (see `Core::prepared`).
         if let Some(declared) = self.cached_description(&default.engine, hash).await {
-            return self.group(path, hash, declared, None, true);
+            let policy = self.config.policy(&declared.info.name, &self.overrides);
+            return self.group(path, hash, declared, policy, None, true);
         }
         let bytes = Arc::new(bytes);
         let compiling = Compiling {
@@ -240,22 +246,23 @@ impl Runtime {
             path,
             hash,
             declared,
+            policy,
             Some(pre),
             origin == cache::Origin::Cached,
         )
     }
 
-    /// A group from what it declared; `pre` is its linked component, or
-    /// `None` to map (or compile) it at the first call.
+    /// A group from what it declared, under its `policy`; `pre` is its
+    /// linked component, or `None` to map (or compile) it at the first call.
     fn group(
         self: &Arc<Self>,
         path: &Path,
         hash: blake3::Hash,
         declared: Description,
+        policy: Policy,
         pre: Option<Prepared>,
         cached: bool,
     ) -> Result<Group, LoadError> {
-        let policy = self.config.policy(&declared.info.name, &self.overrides);
         let grants = capability::grants(&self.capabilities, &declared.info.name, &policy)
             .map_err(|e| LoadError::new(path, e))?;
         let name: Arc<str> = declared.info.name.clone().into();
@@ -318,10 +325,7 @@ impl Runtime {
         {
             return sandbox.link(&component, path);
         }
-        let read = |e: std::io::Error| LoadError::new(path, format!("cannot read the file: {e}"));
-        let size = std::fs::metadata(path).map_err(read)?.len();
-        self.check_size(path, size)?;
-        let bytes = tokio::fs::read(path).await.map_err(read)?;
+        let bytes = self.read(path).await?;
         if blake3::hash(&bytes) != later.hash {
             return Err(LoadError::new(
                 path,
