@@ -16,7 +16,12 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// `(const name, cargo target name)` of the examples the tests use.
-const EXAMPLES: &[(&str, &str)] = &[("MATH", "math"), ("TEXT", "text"), ("JSON", "json")];
+const EXAMPLES: &[(&str, &str)] = &[
+    ("MATH", "math"),
+    ("TEXT", "text"),
+    ("JSON", "json"),
+    ("WEB", "web"),
+];
 
 /// `(const name, cargo target name)` of every crate in `plugins/fixtures/`.
 const FIXTURES: &[(&str, &str)] = &[
@@ -31,6 +36,8 @@ const FIXTURES: &[(&str, &str)] = &[
     ("VERSIONED", "versioned"),
     // A `describe` that never ends in time (tests/e2e/loading_budget.rs).
     ("SLOW_DESCRIBE", "slow_describe"),
+    // Outbound HTTP grants, limits and secrets (tests/e2e/outbound.rs).
+    ("OUTBOUND", "outbound"),
 ];
 
 fn main() {

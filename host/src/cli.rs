@@ -267,7 +267,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let scopes = Arc::new(ScopePolicy::new(http_config.auth.scopes.clone()));
     let catalog = Arc::new(Catalog::from_config(&config.server));
     let runtime = Runtime::new(config, overrides)?;
-    let metrics = Metrics::new();
+    let metrics = Metrics::with_outbound(runtime.outbound_stats());
     let service = CallService::new(catalog.clone(), metrics.clone(), scopes.clone());
     let handler = mcp::Handler::new(service.clone());
     // Bind before loading, so a taken port fails at once.

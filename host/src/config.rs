@@ -204,6 +204,78 @@ pub struct GroupSettings {
     pub dirs: Option<Vec<DirGrant>>,
     pub tools: Option<ToolFilter>,
     pub config: Option<BTreeMap<String, String>>,
+    /// `[[groups.NAME.http]]`: where the group may send HTTP requests.
+    pub http: Option<Vec<HttpGrant>>,
+    /// `[groups.NAME.http_limits]`: what one call may spend on them.
+    pub http_limits: Option<HttpLimitSettings>,
+}
+
+/// One destination a group may send HTTP requests to:
+/// `[[groups.NAME.http]]`. A request must match every field of one grant.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpGrant {
+    /// A host name (`api.example.com`), a wildcard for its subdomains
+    /// (`*.example.com`, not the name itself) or an IP address.
+    pub host: String,
+    /// Schemes allowed (default `["https"]`).
+    pub schemes: Option<Vec<String>>,
+    /// Ports allowed (default: the schemes' own, 443 and 80).
+    pub ports: Option<Vec<u16>>,
+    /// Methods allowed (default: all).
+    pub methods: Option<Vec<String>>,
+    /// Path prefixes allowed (default: all), like `/v1/`.
+    pub paths: Option<Vec<String>>,
+    /// Non-public addresses (`10.0.0.0/8`, `127.0.0.1`) the host name may
+    /// resolve to; loopback, private, link-local and metadata addresses are
+    /// refused otherwise.
+    #[serde(default)]
+    pub addresses: Vec<String>,
+    /// Headers the host adds to every request this grant allows, for
+    /// credentials the group never sees. Values may contain
+    /// `${env:NAME}` and `${file:PATH}`.
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+}
+
+/// `[groups.NAME.http_limits]` (and `[defaults.http_limits]`): every key
+/// optional.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpLimitSettings {
+    pub requests: Option<u32>,
+    pub response_bytes: Option<ByteSize>,
+    pub connect_timeout: Option<HumanDuration>,
+    pub first_byte_timeout: Option<HumanDuration>,
+    pub request_timeout: Option<HumanDuration>,
+}
+
+/// What one call may spend on outbound HTTP. Every request also ends with
+/// the call's own deadline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HttpLimits {
+    /// Requests per call.
+    pub requests: u32,
+    /// Response body bytes per call, all requests together.
+    pub response_bytes: u64,
+    /// Resolving the name and connecting (TLS included).
+    pub connect_timeout: Duration,
+    /// From sending the request to the response's headers.
+    pub first_byte_timeout: Duration,
+    /// One request from start to the end of its body.
+    pub request_timeout: Duration,
+}
+
+impl Default for HttpLimits {
+    fn default() -> Self {
+        Self {
+            requests: 16,
+            response_bytes: 8 * MIB,
+            connect_timeout: Duration::from_secs(5),
+            first_byte_timeout: Duration::from_secs(15),
+            request_timeout: Duration::from_secs(30),
+        }
+    }
 }
 
 /// Whether each call gets a fresh instance or calls share one.
@@ -270,6 +342,9 @@ pub struct Policy {
     pub dirs: Vec<DirGrant>,
     pub tools: ToolFilter,
     pub config: BTreeMap<String, String>,
+    /// Where the group may send HTTP requests (none: nowhere).
+    pub http: Vec<HttpGrant>,
+    pub http_limits: HttpLimits,
 }
 
 /// Resource limits of one call.
@@ -652,6 +727,44 @@ impl Config {
             dirs: layer(group, &self.defaults, |s| s.dirs.as_ref()),
             tools: layer(group, &self.defaults, |s| s.tools.as_ref()),
             config: layer(group, &self.defaults, |s| s.config.as_ref()),
+            http: layer(group, &self.defaults, |s| s.http.as_ref()),
+            http_limits: self.http_limits(group),
+        }
+    }
+
+    /// Each outbound HTTP limit from the group, else `[defaults]`, else
+    /// the built-in default.
+    fn http_limits(&self, group: Option<&GroupSettings>) -> HttpLimits {
+        let group = group.and_then(|s| s.http_limits).unwrap_or_default();
+        let defaults = self.defaults.http_limits.unwrap_or_default();
+        let base = HttpLimits::default();
+        let time = |group: Option<HumanDuration>, defaults: Option<HumanDuration>, base| {
+            group.or(defaults).map_or(base, |t| t.0)
+        };
+        HttpLimits {
+            requests: group
+                .requests
+                .or(defaults.requests)
+                .unwrap_or(base.requests),
+            response_bytes: group
+                .response_bytes
+                .or(defaults.response_bytes)
+                .map_or(base.response_bytes, |b| b.0),
+            connect_timeout: time(
+                group.connect_timeout,
+                defaults.connect_timeout,
+                base.connect_timeout,
+            ),
+            first_byte_timeout: time(
+                group.first_byte_timeout,
+                defaults.first_byte_timeout,
+                base.first_byte_timeout,
+            ),
+            request_timeout: time(
+                group.request_timeout,
+                defaults.request_timeout,
+                base.request_timeout,
+            ),
         }
     }
 
@@ -734,6 +847,22 @@ impl GroupSettings {
                     "dirs: guest path `{}` must be absolute, like /data",
                     dir.guest
                 );
+            }
+        }
+        for grant in self.http.iter().flatten() {
+            if grant.host.trim().is_empty() {
+                bail!("http: every grant needs a `host`");
+            }
+        }
+        if let Some(limits) = &self.http_limits {
+            for (key, duration) in [
+                ("connect_timeout", limits.connect_timeout),
+                ("first_byte_timeout", limits.first_byte_timeout),
+                ("request_timeout", limits.request_timeout),
+            ] {
+                if duration.is_some_and(|d| d.0.is_zero()) {
+                    bail!("http_limits.{key} must be longer than 0s");
+                }
             }
         }
         if let Some(ns) = &self.namespace

@@ -116,7 +116,13 @@ impl Drop for InFlight<'_> {
 
 impl Metrics {
     pub fn new() -> Arc<Self> {
+        Self::with_outbound(&crate::runtime::outbound::Stats::default())
+    }
+
+    /// Metrics that include the runtime's outbound HTTP requests.
+    pub fn with_outbound(outbound: &crate::runtime::outbound::Stats) -> Arc<Self> {
         let mut registry = Registry::default();
+        outbound.register(&mut registry);
         let calls = Family::default();
         registry.register(
             "toolhost_calls",

@@ -334,6 +334,19 @@ impl Context {
         }
     }
 
+    /// Send HTTP requests to the hosts the operator granted this group
+    /// (`[[groups.NAME.http]]`); see [`crate::http`].
+    ///
+    /// ```no_run
+    /// # let ctx = toolhost_sdk::Context::detached();
+    /// # fn f(ctx: &toolhost_sdk::Context) -> Result<(), toolhost_sdk::ToolError> {
+    /// let page = ctx.http().get("https://example.org/").send()?.text();
+    /// # Ok(()) }
+    /// ```
+    pub fn http(&self) -> crate::http::Http {
+        crate::http::Http
+    }
+
     /// Tell clients subscribed to resource `uri` (as the group declares it,
     /// e.g. a static resource's URI) that its contents changed. The host
     /// sends them `notifications/resources/updated`; they read it again.

@@ -266,6 +266,7 @@ mod convert;
 mod elicit;
 mod error;
 mod export;
+pub mod http;
 mod output;
 mod prompt;
 mod resource;

@@ -18,6 +18,7 @@ mod binary;
 pub mod http;
 pub mod live;
 mod notes;
+pub mod origin;
 mod plugin_dir;
 mod process;
 mod server;

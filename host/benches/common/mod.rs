@@ -156,7 +156,12 @@ impl RawCall {
 /// The host's call service over `wasm` alone, as `toolhost serve` builds it
 /// but without a transport. Must be called within a tokio runtime.
 pub async fn in_process_service(wasm: &Path) -> CallService {
-    let runtime = Runtime::new(Config::default(), LimitOverrides::default()).unwrap();
+    in_process_service_with(wasm, Config::default()).await
+}
+
+/// [`in_process_service`] with `config`.
+pub async fn in_process_service_with(wasm: &Path, config: Config) -> CallService {
+    let runtime = Runtime::new(config, LimitOverrides::default()).unwrap();
     let catalog = Catalog::new(Naming {
         separator: "_".into(),
         strict: true,

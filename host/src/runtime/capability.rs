@@ -23,6 +23,7 @@ use anyhow::{Context as _, bail};
 use wasmtime::component::{HasSelf, Linker};
 use wasmtime_wasi::{FsPerms, WasiCtxBuilder};
 
+use super::outbound::{self, CallHooks};
 use super::state::CallState;
 use super::toolhost::plugin::{host, types};
 use crate::config::{DirMode, Policy};
@@ -48,10 +49,14 @@ pub trait Grant: Send + Sync {
 
 /// What a [`Grant`] may contribute to while an instance is built.
 pub struct InstanceBuilder<'a> {
+    /// The group's name.
+    pub group: &'a Arc<str>,
     /// The WASI context (environment, preopened directories).
     pub wasi: &'a mut WasiCtxBuilder,
     /// Per-instance state of capabilities, by type.
     pub extensions: &'a mut Extensions,
+    /// What the instance's outbound HTTP requests go through.
+    pub http: &'a mut Box<dyn CallHooks>,
 }
 
 /// Per-instance state of capabilities, one value per type.
@@ -73,12 +78,13 @@ impl Extensions {
 }
 
 /// Every capability, in the order they are linked and built.
-pub fn all() -> Vec<Arc<dyn Capability>> {
+pub fn all(outbound: &Arc<outbound::Stats>) -> Vec<Arc<dyn Capability>> {
     vec![
         Arc::new(Wasi),
         Arc::new(Env),
         Arc::new(Dirs),
         Arc::new(HostApi),
+        Arc::new(outbound::Outbound::new(outbound.clone())),
     ]
 }
 

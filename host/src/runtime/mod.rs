@@ -18,6 +18,7 @@ pub mod capture;
 pub mod compile;
 mod fault;
 mod guests;
+pub mod outbound;
 mod state;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -95,6 +96,8 @@ pub struct Runtime {
     compiles: Arc<Semaphore>,
     budget: compile::Budget,
     capabilities: Vec<Arc<dyn Capability>>,
+    /// Outbound HTTP metrics of every group ([`Runtime::outbound_stats`]).
+    outbound: Arc<outbound::Stats>,
     guests: Arc<guests::Guests>,
     _ticker: Ticker,
 }
@@ -105,6 +108,11 @@ struct Sandbox {
 }
 
 impl Runtime {
+    /// The outbound HTTP metrics, for the `/metrics` registry.
+    pub fn outbound_stats(&self) -> &outbound::Stats {
+        &self.outbound
+    }
+
     /// Creates the engines the configuration needs and starts the epoch
     /// ticker.
     pub fn new(config: Config, overrides: LimitOverrides) -> anyhow::Result<Arc<Self>> {
@@ -119,7 +127,8 @@ impl Runtime {
                     .map(|name| config.policy(name, &overrides).limits.stack),
             )
             .collect();
-        let capabilities = capability::all();
+        let outbound = Arc::new(outbound::Stats::default());
+        let capabilities = capability::all(&outbound);
         let mut engines = BTreeMap::new();
         for stack in stacks {
             engines.insert(
@@ -153,6 +162,7 @@ impl Runtime {
             cache,
             compiles: Arc::new(Semaphore::new(parallelism().max(2))),
             capabilities,
+            outbound,
             guests: Arc::new(
                 guests::Guests::start(parallelism())
                     .map_err(|e| anyhow::anyhow!("cannot start the guest threads: {e}"))?,

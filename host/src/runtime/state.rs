@@ -10,9 +10,11 @@ use tokio_util::sync::CancellationToken;
 use wasmtime::ResourceLimiter;
 use wasmtime::component::ResourceTable;
 use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
+use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
 use super::capability::{Extensions, Grant, HostConfig, InstanceBuilder};
 use super::capture::Tail;
+use super::outbound::{CallHooks, Denied};
 use super::toolhost::plugin::{host, types};
 use crate::config::Limits;
 
@@ -66,6 +68,9 @@ pub struct CallState {
     pub stderr: Tail,
     /// Per-instance state of the capabilities granted.
     pub extensions: Extensions,
+    http_ctx: WasiHttpCtx,
+    /// Where outbound HTTP requests are checked and sent.
+    http: Box<dyn CallHooks>,
     events: Option<EventSink>,
     events_sent: u32,
     requests_sent: u32,
@@ -88,10 +93,13 @@ impl CallState {
             .allow_tcp(false)
             .allow_udp(false);
         let mut extensions = Extensions::default();
+        let mut http: Box<dyn CallHooks> = Box::new(Denied);
         for grant in grants {
             grant.build(&mut InstanceBuilder {
+                group: &group,
                 wasi: &mut wasi,
                 extensions: &mut extensions,
+                http: &mut http,
             })?;
         }
         Ok(Self {
@@ -102,6 +110,8 @@ impl CallState {
             stdout,
             stderr,
             extensions,
+            http_ctx: WasiHttpCtx::new(),
+            http,
             events: None,
             events_sent: 0,
             requests_sent: 0,
@@ -118,6 +128,7 @@ impl CallState {
         cancel: CancellationToken,
     ) {
         self.deadline = deadline;
+        self.http.begin_call(deadline);
         self.events = events;
         self.events_sent = 0;
         self.requests_sent = 0;
@@ -195,6 +206,16 @@ impl WasiView for CallState {
         WasiCtxView {
             ctx: &mut self.wasi,
             table: &mut self.table,
+        }
+    }
+}
+
+impl WasiHttpView for CallState {
+    fn http(&mut self) -> WasiHttpCtxView<'_> {
+        WasiHttpCtxView {
+            ctx: &mut self.http_ctx,
+            table: &mut self.table,
+            hooks: &mut *self.http,
         }
     }
 }

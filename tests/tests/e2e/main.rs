@@ -15,6 +15,7 @@ mod http_limits;
 mod identity;
 mod loading;
 mod loading_budget;
+mod outbound;
 mod protocol;
 mod reload;
 mod sandbox;
