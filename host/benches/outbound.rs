@@ -11,7 +11,10 @@
 //! The two alternate call by call, so both see the same machine. Prints
 //! p50 and p99 of each and their ratio (target ≤ 2×).
 
-#[allow(dead_code, reason = "only the in-process service of the shared helpers")]
+#[allow(
+    dead_code,
+    reason = "only the in-process service of the shared helpers"
+)]
 mod common;
 
 use std::time::{Duration, Instant};

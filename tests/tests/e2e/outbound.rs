@@ -312,3 +312,38 @@ async fn the_web_example_reads_pages_and_json_apis() {
         .await;
     assert!(error.contains("[[groups.web.http]]"), "{error}");
 }
+
+#[tokio::test]
+async fn each_request_is_counted_by_grant_and_status_in_metrics() {
+    use rmcp::model::CallToolRequestParams;
+    use toolhost_tests::http::{HttpServer, http_client};
+
+    let origin = Origin::start().await;
+    let dir = PluginDir::with(&[OUTBOUND]);
+    dir.set_config(&loopback_grant(&origin, ""));
+    let server = HttpServer::start(&dir, &[]).await;
+    server.wait_ready().await;
+    let client = server.connect(None).await;
+    for url in [origin.url("/json"), origin.other_url("/json")] {
+        let arguments = json!({ "url": url }).as_object().unwrap().clone();
+        client
+            .call_tool(CallToolRequestParams::new("outbound_send").with_arguments(arguments))
+            .await
+            .unwrap();
+    }
+    let metrics = http_client()
+        .get(server.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for line in [
+        r#"toolhost_outbound_requests_total{group="outbound",host="127.0.0.1",method="GET",status="200"} 1"#,
+        r#"toolhost_outbound_requests_total{group="outbound",host="",method="",status="denied"} 1"#,
+        r#"toolhost_outbound_response_bytes_total{group="outbound",host="127.0.0.1"} 51"#,
+    ] {
+        assert!(metrics.contains(line), "no `{line}` in:\n{metrics}");
+    }
+}
