@@ -1,4 +1,4 @@
-//! The stateless `tools/call` fast path.
+//! The `tools/call` fast path, stateless and in sessions.
 //!
 //! A 2026-07-28 request is self-contained: one POST carries the protocol
 //! version, the client's capabilities and the call. For the common case (a
@@ -6,10 +6,17 @@
 //! yet rmcp builds a whole service per stateless request (tasks, channels,
 //! re-decoding the JSON), which is most of what such a call costs besides
 //! the plugin. This layer answers exactly those requests itself, through
-//! the same [`Handler`] path as every other call (validation, sandbox,
+//! the same [`CallService`] path as every other call (validation, sandbox,
 //! metrics, scopes), with the same bytes rmcp would send: JSON, or SSE when
 //! log notifications precede the result. Anything else, or anything it is
 //! unsure of, goes on to rmcp untouched.
+//!
+//! A call in a 2025-11-25 session takes the same path when the session
+//! needs nothing of rmcp for it ([`Sessions::begin_call`]): no progress
+//! token, a client that offered neither sampling nor elicitation (nothing
+//! to ask it), an id not already in flight. Its log lines go at the level
+//! the session set, before the result, and `notifications/cancelled` for
+//! its id stops it, as through rmcp.
 
 // The per-request log level is MCP logging, deprecated by SEP-2577 but how
 // plugin log lines reach clients.
@@ -24,17 +31,24 @@ use rmcp::model::{CallToolResult, LoggingLevel, ResultType};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
+use super::session::Sessions;
 use crate::caller::{Caller, RequestId};
 use crate::mcp::client::StatelessClient;
 use crate::mcp::to_call_result;
 use crate::service::{CallService, Who};
 
-/// The only protocol version this path serves.
+/// The only protocol version this path serves without a session.
 const STATELESS: &str = "2026-07-28";
+
+/// The session versions rmcp speaks, which this path serves in a session.
+const SESSION_VERSIONS: [&str; 3] = ["2025-11-25", "2025-06-18", "2025-03-26"];
+
+const SESSION_HEADER: &str = "mcp-session-id";
 
 #[derive(Clone)]
 pub struct Direct {
     pub service: CallService,
+    pub sessions: std::sync::Arc<Sessions>,
     pub max_body: usize,
 }
 
@@ -63,14 +77,25 @@ struct CallParams {
     name: String,
     #[serde(default)]
     arguments: Option<Map<String, Value>>,
-    #[serde(rename = "_meta")]
+    #[serde(rename = "_meta", default)]
     meta: Map<String, Value>,
 }
 
 pub async fn serve(State(direct): State<Direct>, request: Request, next: Next) -> Response {
-    if !eligible(request.method(), request.headers()) {
-        return next.run(request).await;
+    match eligible(request.method(), request.headers()) {
+        Some(Door::Stateless) => stateless(direct, request, next).await,
+        Some(Door::Session) => session(direct, request, next).await,
+        None => next.run(request).await,
     }
+}
+
+/// Which of the two this path might serve, from the headers alone.
+enum Door {
+    Stateless,
+    Session,
+}
+
+async fn stateless(direct: Direct, request: Request, next: Next) -> Response {
     let (parts, body) = request.into_parts();
     let bytes = match axum::body::to_bytes(body, direct.max_body).await {
         Ok(bytes) => bytes,
@@ -103,6 +128,7 @@ pub async fn serve(State(direct): State<Direct>, request: Request, next: Next) -
     };
     let client = StatelessClient {
         threshold: log_level.unwrap_or(LoggingLevel::Info),
+        in_session: false,
         logs: Default::default(),
     };
     // Cancelled if the client goes away: the future is dropped.
@@ -120,12 +146,76 @@ pub async fn serve(State(direct): State<Direct>, request: Request, next: Next) -
         .await;
     let mut result = to_call_result(&tool, outcome);
     result.result_type.get_or_insert(ResultType::COMPLETE);
+    reply(&call.id, &result, client)
+}
+
+/// A `tools/call` in a session, when the session needs nothing of rmcp
+/// for it.
+async fn session(direct: Direct, request: Request, next: Next) -> Response {
+    let (parts, body) = request.into_parts();
+    let bytes = match axum::body::to_bytes(body, direct.max_body).await {
+        Ok(bytes) => bytes,
+        Err(_) => {
+            return Response::builder()
+                .status(StatusCode::PAYLOAD_TOO_LARGE)
+                .body(Body::from("Payload Too Large"))
+                .unwrap_or_default();
+        }
+    };
+    let rest = |parts, bytes| next.run(Request::from_parts(parts, Body::from(bytes)));
+    let Some(call) = parse_session(&bytes) else {
+        return rest(parts, bytes).await;
+    };
+    let who = Who {
+        caller: parts.extensions.get::<Caller>(),
+        request_id: parts.extensions.get::<RequestId>(),
+    };
+    let tool = match direct.service.is_ready() {
+        true => direct.service.tool(who, &call.params.name).ok(),
+        false => None,
+    };
+    let session = parts
+        .headers
+        .get(SESSION_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let (Some(tool), Some((level, held))) = (
+        tool,
+        direct.sessions.begin_call(session, call.id.to_string()),
+    ) else {
+        return rest(parts, bytes).await;
+    };
+    let client = StatelessClient {
+        threshold: level,
+        in_session: true,
+        logs: Default::default(),
+    };
+    // Cancelled by `notifications/cancelled`, or when the client goes away.
+    let _cancel_on_drop = held.cancel.clone().drop_guard();
+    let outcome = direct
+        .service
+        .call(
+            who,
+            &tool,
+            call.params.arguments.unwrap_or_default(),
+            &client,
+            held.cancel.clone(),
+        )
+        .await;
+    let mut result = to_call_result(&tool, outcome);
+    // `resultType` is of the 2026-07-28 era.
+    result.result_type = None;
+    reply(&call.id, &result, client)
+}
+
+/// The answer to call `id`: JSON, or SSE when log lines go first.
+fn reply(id: &Value, result: &CallToolResult, client: StatelessClient) -> Response {
     let logs = client.logs.into_inner().unwrap_or_else(|e| e.into_inner());
     // Straight to text: no JSON tree in between.
     let response = serde_json::to_string(&Reply {
         jsonrpc: "2.0",
-        id: &call.id,
-        result: &result,
+        id,
+        result,
     })
     .unwrap_or_default();
     if logs.is_empty() {
@@ -153,9 +243,9 @@ pub async fn serve(State(direct): State<Direct>, request: Request, next: Next) -
         .unwrap_or_default()
 }
 
-/// Whether the headers say "stateless tools/call"; cheap, before the body
-/// is read.
-fn eligible(method: &Method, headers: &HeaderMap) -> bool {
+/// Whether the headers say "stateless tools/call" or "a request in a
+/// session"; cheap, before the body is read.
+fn eligible(method: &Method, headers: &HeaderMap) -> Option<Door> {
     let is = |name: &str, value: &str| {
         headers
             .get(name)
@@ -166,16 +256,35 @@ fn eligible(method: &Method, headers: &HeaderMap) -> bool {
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default();
-    *method == Method::POST
-        && is("mcp-protocol-version", STATELESS)
-        && is("mcp-method", "tools/call")
-        && !headers.contains_key("mcp-session-id")
+    let plain = *method == Method::POST
         && headers
             .get(header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .is_some_and(|v| v.starts_with("application/json"))
         && accept.contains("application/json")
-        && accept.contains("text/event-stream")
+        && accept.contains("text/event-stream");
+    if !plain {
+        None
+    } else if !headers.contains_key(SESSION_HEADER) {
+        (is("mcp-protocol-version", STATELESS) && is("mcp-method", "tools/call"))
+            .then_some(Door::Stateless)
+    } else {
+        SESSION_VERSIONS
+            .iter()
+            .any(|version| is("mcp-protocol-version", version))
+            .then_some(Door::Session)
+    }
+}
+
+/// The call, when the body is exactly a `tools/call` that needs nothing
+/// but a result (no progress token).
+fn parse_session(bytes: &[u8]) -> Option<Call> {
+    let call: Call = serde_json::from_slice(bytes).ok()?;
+    let simple = call.jsonrpc == "2.0"
+        && call.method == "tools/call"
+        && (call.id.is_string() || call.id.is_i64() || call.id.is_u64())
+        && call.params.meta.is_empty();
+    simple.then_some(call)
 }
 
 /// The call, when the body is exactly a stateless `tools/call` whose

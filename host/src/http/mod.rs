@@ -105,10 +105,6 @@ pub fn router(
         .with_json_response(true)
         .with_cancellation_token(streams);
     let handler = Handler::new(parts.service.clone());
-    let fast_path = direct::Direct {
-        service: parts.service.clone(),
-        max_body,
-    };
     let mut sessions = LocalSessionManager::default();
     sessions.session_config.keep_alive = Some(config.session_idle_timeout.0);
     let sessions = Arc::new(sessions);
@@ -138,6 +134,11 @@ pub fn router(
             max_body,
         },
     );
+    let fast_path = direct::Direct {
+        service: parts.service.clone(),
+        sessions: sessions.clone(),
+        max_body,
+    };
     let limit_by = |by| move |quota| middleware(limit::Limit::embedded(quota, by), limit::check);
     let mcp_layers = ServiceBuilder::new()
         .option_layer(quotas.address.map(limit_by(limit::By::Address)))

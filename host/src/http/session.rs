@@ -20,21 +20,33 @@
 //!   is already in flight on its session is refused with `-32600` before it
 //!   reaches rmcp, which would cross or lose the two answers; the id is free
 //!   again once the first response (or its SSE stream) has been sent.
+//! - **What the fast path needs of a session** ([`Sessions::begin_call`]):
+//!   whether its client offered sampling or elicitation at `initialize`
+//!   (then its calls need rmcp's peer), the log level it set, the calls the
+//!   fast path runs for it (so `notifications/cancelled` reaches them), and
+//!   when rmcp last saw it (rmcp ends a session it has not seen for its
+//!   keep-alive, so the fast path lets a call through to rmcp now and then).
+
+// The session's log level is MCP logging, deprecated by SEP-2577 but how
+// plugin log lines reach clients of this era.
+#![allow(deprecated)]
 
 use std::collections::{HashMap, HashSet};
 use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex, Weak};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use axum::body::Body;
 use axum::extract::{ConnectInfo, Request, State};
 use axum::middleware::Next;
 use axum::response::Response;
 use http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use rmcp::model::LoggingLevel;
 use rmcp::transport::streamable_http_server::SessionManager as _;
 use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
 use serde::Deserialize;
 use serde_json::Value;
+use tokio_util::sync::CancellationToken;
 
 use super::{framing, limit, listen};
 use crate::caller::Caller;
@@ -110,6 +122,15 @@ struct Entry {
     owner: Owner,
     /// JSON-RPC ids of the requests in flight, as JSON text.
     in_flight: HashSet<String>,
+    /// Whether the client offered sampling or elicitation (or we could not
+    /// tell): its calls go through rmcp, which can ask it.
+    asks: bool,
+    /// The level of its last `logging/setLevel`.
+    log_level: Option<LoggingLevel>,
+    /// Calls the fast path runs for it, by id.
+    calls: HashMap<String, CancellationToken>,
+    /// When a request of it last went to rmcp.
+    rmcp_seen: Instant,
 }
 
 /// Why an `initialize` is refused.
@@ -165,8 +186,9 @@ impl Sessions {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Records a new session, unless that would pass a cap.
-    fn bind(&self, id: &str, owner: Owner) -> Result<(), Full> {
+    /// Records a new session, unless that would pass a cap; `asks`: its
+    /// client may be asked for sampling or elicitation.
+    fn bind(&self, id: &str, owner: Owner, asks: bool) -> Result<(), Full> {
         let mut state = self.lock();
         if state.by_id.contains_key(id) {
             return Ok(());
@@ -180,6 +202,10 @@ impl Sessions {
             Entry {
                 owner,
                 in_flight: HashSet::new(),
+                asks,
+                log_level: None,
+                calls: HashMap::new(),
+                rmcp_seen: Instant::now(),
             },
         );
         Ok(())
@@ -234,6 +260,70 @@ impl Sessions {
                 tracing::debug!(session = %id, "closing a session past the cap: {e}");
             }
         });
+    }
+
+    /// Registers call `id` (JSON text) of `session` for the fast path and
+    /// returns the session's log level, unless the call should go through
+    /// rmcp: the session is unknown here, its client may be asked things,
+    /// the id is in flight (rmcp's path refuses it), or rmcp has not seen
+    /// the session for a quarter of its keep-alive.
+    pub fn begin_call(
+        self: &Arc<Self>,
+        session: &str,
+        id: String,
+    ) -> Option<(LoggingLevel, DirectCall)> {
+        let mut state = self.lock();
+        let entry = state.by_id.get_mut(session)?;
+        if entry.asks
+            || entry.in_flight.contains(&id)
+            || entry.in_flight.len() >= MAX_IN_FLIGHT
+            || entry.rmcp_seen.elapsed() > self.caps.idle_timeout / 4
+        {
+            return None;
+        }
+        let cancel = CancellationToken::new();
+        entry.in_flight.insert(id.clone());
+        entry.calls.insert(id.clone(), cancel.clone());
+        let level = entry.log_level.unwrap_or(LoggingLevel::Info);
+        Some((
+            level,
+            DirectCall {
+                held: InFlight {
+                    sessions: self.clone(),
+                    session: session.to_owned(),
+                    key: id,
+                },
+                cancel,
+            },
+        ))
+    }
+
+    /// Notes what the fast path needs of a message on its way to rmcp.
+    fn heard(&self, session: &str, message: Option<&Peek>, bytes: &[u8]) {
+        let method = message.and_then(|m| m.method.as_deref());
+        let cancelled = match method {
+            Some("notifications/cancelled") => serde_json::from_slice::<Params<Cancelled>>(bytes)
+                .ok()
+                .map(|c| c.params.request_id.to_string()),
+            _ => None,
+        };
+        let level = match method {
+            Some("logging/setLevel") => serde_json::from_slice::<Params<SetLevel>>(bytes)
+                .ok()
+                .map(|s| s.params.level),
+            _ => None,
+        };
+        let mut state = self.lock();
+        let Some(entry) = state.by_id.get_mut(session) else {
+            return;
+        };
+        entry.rmcp_seen = Instant::now();
+        if let Some(level) = level {
+            entry.log_level = Some(level);
+        }
+        if let Some(token) = cancelled.and_then(|id| entry.calls.get(&id)) {
+            token.cancel();
+        }
     }
 
     /// Sessions open now.
@@ -308,6 +398,38 @@ struct Peek {
     method: Option<String>,
 }
 
+/// The parts of `initialize`, `logging/setLevel` and
+/// `notifications/cancelled` the fast path keeps track of.
+#[derive(Deserialize)]
+struct Params<T> {
+    params: T,
+}
+
+#[derive(Deserialize)]
+struct Initialize {
+    capabilities: serde_json::Map<String, Value>,
+}
+
+#[derive(Deserialize)]
+struct SetLevel {
+    level: LoggingLevel,
+}
+
+#[derive(Deserialize)]
+struct Cancelled {
+    #[serde(rename = "requestId")]
+    request_id: Value,
+}
+
+/// Whether the `initialize` in `bytes` offers anything the server may ask
+/// for during a call (true when it cannot be read).
+fn offers_asks(bytes: &[u8]) -> bool {
+    serde_json::from_slice::<Params<Initialize>>(bytes).map_or(true, |init| {
+        let caps = &init.params.capabilities;
+        caps.contains_key("sampling") || caps.contains_key("elicitation")
+    })
+}
+
 fn peek(bytes: &[u8]) -> Option<Peek> {
     serde_json::from_slice(bytes).ok()
 }
@@ -324,9 +446,15 @@ pub async fn track(
         if request.method() != Method::POST {
             return next.run(request).await;
         }
+        // Only an `initialize` opens a session, and only before 2026-07-28
+        // (whose requests say so in a header): read the body to see.
+        let stateless = request
+            .headers()
+            .get("mcp-protocol-version")
+            .is_some_and(|v| v.as_bytes() == b"2026-07-28");
+        let mut asks = true;
         let mut request = request;
-        if let Err(full) = sessions.room_for(&owner).await {
-            // Only an `initialize` opens a session; read the body to see.
+        if !stateless {
             let (parts, body) = request.into_parts();
             let Ok(bytes) = axum::body::to_bytes(body, sessions.caps.max_body).await else {
                 return framing::answer(
@@ -337,7 +465,10 @@ pub async fn track(
             if let Some(message) = peek(&bytes)
                 && message.method.as_deref() == Some("initialize")
             {
-                return sessions.refuse(full, &owner, message.id.unwrap_or(Value::Null));
+                if let Err(full) = sessions.room_for(&owner).await {
+                    return sessions.refuse(full, &owner, message.id.unwrap_or(Value::Null));
+                }
+                asks = offers_asks(&bytes);
             }
             request = Request::from_parts(parts, Body::from(bytes));
         }
@@ -345,7 +476,7 @@ pub async fn track(
         if response.status().is_success()
             && let Some(id) = session_id(response.headers())
         {
-            if let Err(full) = sessions.bind(id, owner.clone()) {
+            if let Err(full) = sessions.bind(id, owner.clone(), asks) {
                 // Another `initialize` took the last place meanwhile.
                 sessions.closed_in_rmcp(id.into());
                 return sessions.refuse(full, &owner, Value::Null);
@@ -399,7 +530,9 @@ pub async fn one_per_id(
     let Ok(bytes) = axum::body::to_bytes(body, usize::MAX).await else {
         return next.run(Request::from_parts(parts, Body::empty())).await;
     };
-    let request_id = peek(&bytes).and_then(|message| message.method.and(message.id));
+    let message = peek(&bytes);
+    sessions.heard(&session, message.as_ref(), &bytes);
+    let request_id = message.and_then(|message| message.method.and(message.id));
     let request = Request::from_parts(parts, Body::from(bytes));
     let Some(request_id) = request_id else {
         return next.run(request).await;
@@ -437,6 +570,22 @@ pub async fn one_per_id(
     };
     let response = next.run(request).await;
     response.map(|body| listen::hold(body, in_flight))
+}
+
+/// A call the fast path runs for a session: its cancellation, and its id
+/// held in flight until dropped.
+pub struct DirectCall {
+    held: InFlight,
+    pub cancel: CancellationToken,
+}
+
+impl Drop for DirectCall {
+    fn drop(&mut self) {
+        let held = &self.held;
+        if let Some(entry) = held.sessions.lock().by_id.get_mut(held.session.as_str()) {
+            entry.calls.remove(&held.key);
+        }
+    }
 }
 
 /// A request id in flight; released when dropped.

@@ -91,11 +91,15 @@ impl Client for PeerClient {
 const NO_REQUESTS_WHEN_STATELESS: &str = "is not available: this request uses the stateless \
      MCP protocol (2026-07-28), in which servers may not send requests to the client during a call";
 
-/// The client of a stateless request answered without a protocol session:
-/// log lines at the request's level are kept to send before the result;
-/// nobody asked for progress; requests to the client are refused.
+/// The client of a request the HTTP fast path answers without rmcp (a
+/// stateless request, or a call in a session whose client offered nothing
+/// to ask): log lines at the request's or session's level are kept to send
+/// before the result; nobody asked for progress; requests to the client
+/// are refused.
 pub struct StatelessClient {
     pub threshold: LoggingLevel,
+    /// A session's client, which declared neither sampling nor elicitation.
+    pub in_session: bool,
     pub logs: Mutex<Vec<LoggingMessageNotificationParam>>,
 }
 
@@ -111,7 +115,13 @@ impl Client for StatelessClient {
     }
 
     fn unavailable(&self, what: &str) -> String {
-        format!("{what} {NO_REQUESTS_WHEN_STATELESS}")
+        match self.in_session {
+            true => format!(
+                "{what} is not available: the MCP client does not offer it (no `{what}` \
+                 capability); the operation must work without it"
+            ),
+            false => format!("{what} {NO_REQUESTS_WHEN_STATELESS}"),
+        }
     }
 }
 

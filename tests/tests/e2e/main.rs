@@ -21,6 +21,7 @@ mod reload;
 mod sandbox;
 mod schema_budget;
 mod scopes;
+mod session_fast_path;
 mod stdio_basics;
 mod surface;
 mod untrusted_text;
