@@ -79,6 +79,25 @@ impl plugin::host::Host for Bare {
     }
 }
 
+/// No state: the floor's components never use it.
+impl plugin::kv::Host for Bare {
+    async fn get(&mut self, _: String) -> Result<Option<Vec<u8>>, String> {
+        Err("no state".into())
+    }
+    async fn set(&mut self, _: String, _: Vec<u8>, _: Option<u64>) -> Result<(), String> {
+        Err("no state".into())
+    }
+    async fn delete(&mut self, _: String) -> Result<bool, String> {
+        Err("no state".into())
+    }
+    async fn keys(&mut self, _: String, _: Option<String>, _: u32) -> Result<Vec<String>, String> {
+        Err("no state".into())
+    }
+    async fn increment(&mut self, _: String, _: i64) -> Result<i64, String> {
+        Err("no state".into())
+    }
+}
+
 impl wasmtime::ResourceLimiter for Bare {
     fn memory_growing(
         &mut self,
@@ -156,7 +175,12 @@ impl RawCall {
 /// The host's call service over `wasm` alone, as `toolhost serve` builds it
 /// but without a transport. Must be called within a tokio runtime.
 pub async fn in_process_service(wasm: &Path) -> CallService {
-    let runtime = Runtime::new(Config::default(), LimitOverrides::default()).unwrap();
+    in_process_service_with(wasm, Config::default()).await
+}
+
+/// [`in_process_service`] under `config`.
+pub async fn in_process_service_with(wasm: &Path, config: Config) -> CallService {
+    let runtime = Runtime::new(config, LimitOverrides::default()).unwrap();
     let catalog = Catalog::new(Naming {
         separator: "_".into(),
         strict: true,

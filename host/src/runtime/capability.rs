@@ -25,7 +25,7 @@ use wasmtime_wasi::{FsPerms, WasiCtxBuilder};
 
 use super::state::CallState;
 use super::toolhost::plugin::{host, types};
-use crate::config::{DirMode, Policy};
+use crate::config::{Config, DirMode, Policy};
 
 /// One kind of thing a group can be granted.
 pub trait Capability: Send + Sync {
@@ -48,6 +48,8 @@ pub trait Grant: Send + Sync {
 
 /// What a [`Grant`] may contribute to while an instance is built.
 pub struct InstanceBuilder<'a> {
+    /// The name of the group the instance runs.
+    pub group: &'a Arc<str>,
     /// The WASI context (environment, preopened directories).
     pub wasi: &'a mut WasiCtxBuilder,
     /// Per-instance state of capabilities, by type.
@@ -70,15 +72,21 @@ impl Extensions {
     pub fn get<T: Any + Send>(&self) -> Option<&T> {
         self.values.get(&TypeId::of::<T>())?.downcast_ref()
     }
+
+    /// The value of type `T`, mutable, if one was stored.
+    pub fn get_mut<T: Any + Send>(&mut self) -> Option<&mut T> {
+        self.values.get_mut(&TypeId::of::<T>())?.downcast_mut()
+    }
 }
 
 /// Every capability, in the order they are linked and built.
-pub fn all() -> Vec<Arc<dyn Capability>> {
+pub fn all(config: &Config) -> Vec<Arc<dyn Capability>> {
     vec![
         Arc::new(Wasi),
         Arc::new(Env),
         Arc::new(Dirs),
         Arc::new(HostApi),
+        Arc::new(super::kv::KeyValue::new(config.server.data_dir())),
     ]
 }
 

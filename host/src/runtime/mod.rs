@@ -18,6 +18,7 @@ pub mod capture;
 pub mod compile;
 mod fault;
 mod guests;
+mod kv;
 mod state;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -49,6 +50,8 @@ wasmtime::component::bindgen!({
     imports: {
         "toolhost:plugin/host.sample": async,
         "toolhost:plugin/host.elicit": async,
+        // Every state operation waits for the store (disk, or a server).
+        "toolhost:plugin/kv": async,
     },
     exports: { default: async },
     // A group's description is cached beside its compilation (`cache`).
@@ -119,7 +122,7 @@ impl Runtime {
                     .map(|name| config.policy(name, &overrides).limits.stack),
             )
             .collect();
-        let capabilities = capability::all();
+        let capabilities = capability::all(&config);
         let mut engines = BTreeMap::new();
         for stack in stacks {
             engines.insert(
