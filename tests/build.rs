@@ -31,6 +31,9 @@ const FIXTURES: &[(&str, &str)] = &[
     ("VERSIONED", "versioned"),
     // A `describe` that never ends in time (tests/e2e/loading_budget.rs).
     ("SLOW_DESCRIBE", "slow_describe"),
+    // Key-value state (tests/e2e/state.rs, the call path bench).
+    ("STATEFUL", "stateful"),
+    ("NEIGHBOR", "neighbor"),
 ];
 
 fn main() {

@@ -20,6 +20,7 @@ mod reload;
 mod sandbox;
 mod schema_budget;
 mod scopes;
+mod state;
 mod stdio_basics;
 mod surface;
 mod untrusted_text;
