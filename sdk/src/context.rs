@@ -55,9 +55,9 @@ impl From<Level> for types::Level {
 }
 
 /// The running call's link to the host: logging, progress, cancellation,
-/// per-group configuration, resource change signals, and requests to the
-/// client's model ([sampling](Self::sample)) and user
-/// ([elicitation](Self::elicit)). Take `ctx: &Context` as the first
+/// per-group configuration, resource change signals, persistent
+/// key-value state ([`kv`](Self::kv)), and requests to the client's model
+/// ([sampling](Self::sample)) and user ([elicitation](Self::elicit)). Take `ctx: &Context` as the first
 /// parameter of an operation (or a resource, prompt or completion function)
 /// to get one.
 ///
