@@ -100,11 +100,15 @@ impl From<KvError> for ToolError {
 /// tests see instead of the host's store. No quotas or budget.
 #[derive(Debug, Default)]
 pub(crate) struct Detached {
-    entries: RefCell<BTreeMap<String, (Vec<u8>, Option<Instant>)>>,
+    entries: RefCell<Entries>,
 }
 
+/// Values by key, each with its expiry.
+type Entries = BTreeMap<String, (Vec<u8>, Option<Instant>)>;
+
 impl Detached {
-    fn live(&self) -> std::cell::RefMut<'_, BTreeMap<String, (Vec<u8>, Option<Instant>)>> {
+    /// The entries, without those that have expired.
+    fn live(&self) -> std::cell::RefMut<'_, Entries> {
         let mut entries = self.entries.borrow_mut();
         let now = Instant::now();
         entries.retain(|_, (_, expiry)| expiry.is_none_or(|at| at > now));

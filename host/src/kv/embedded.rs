@@ -408,7 +408,7 @@ impl Db {
         let due: Vec<(String, String)> = {
             let txn = self.db.begin_read().map_err(failed)?;
             let expiring = txn.open_table(EXPIRING).map_err(failed)?;
-            let due = expiring
+            expiring
                 .range::<(u64, &str, &str)>(..(now.saturating_add(1), "", ""))
                 .map_err(failed)?
                 .take(max)
@@ -417,8 +417,7 @@ impl Db {
                     let (_, group, key) = key.value();
                     Ok((group.to_owned(), key.to_owned()))
                 })
-                .collect::<KvResult<_>>()?;
-            due
+                .collect::<KvResult<_>>()?
         };
         if due.is_empty() {
             return Ok(0);
