@@ -9,10 +9,11 @@
 //!   and a memory limiter: the price of the sandbox itself.
 //! - `stdio_round_trip`: a real MCP client calling the real binary over
 //!   stdio (`TOOLHOST_BIN` picks another build).
-//! - `state_plain` and `state_get_set`: `host_in_process` for the
-//!   `stateful` fixture, an operation that does nothing against one that
-//!   reads and writes a key of the embedded state store (on the disk of
-//!   the temporary directory): what state costs a call.
+//! - `state_plain`, `state_get_set` and `state_get`: `host_in_process`
+//!   for the `stateful` fixture, an operation that does nothing against
+//!   one that reads and writes a key of the embedded state store (on the
+//!   disk of the temporary directory) and one that only reads it: what
+//!   state costs a call.
 //!
 //! Report ratios against `raw_floor` from the same run, not absolute times.
 //! `cargo bench -p toolhost --bench figures` prints these and the other
@@ -81,6 +82,9 @@ fn state(c: &mut Criterion, rt: &tokio::runtime::Runtime) {
     });
     c.bench_function("state_get_set", |b| {
         b.iter(|| rt.block_on(in_process_call(&service, "stateful_touch", touch.clone())))
+    });
+    c.bench_function("state_get", |b| {
+        b.iter(|| rt.block_on(in_process_call(&service, "stateful_get", touch.clone())))
     });
     drop(service);
     let _ = std::fs::remove_dir_all(data);
