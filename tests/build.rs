@@ -38,6 +38,9 @@ const FIXTURES: &[(&str, &str)] = &[
     ("SLOW_DESCRIBE", "slow_describe"),
     // Outbound HTTP grants, limits and secrets (tests/e2e/outbound.rs).
     ("OUTBOUND", "outbound"),
+    // Key-value state (tests/e2e/state.rs, the call path bench).
+    ("STATEFUL", "stateful"),
+    ("NEIGHBOR", "neighbor"),
 ];
 
 fn main() {

@@ -9,6 +9,11 @@
 //!   and a memory limiter: the price of the sandbox itself.
 //! - `stdio_round_trip`: a real MCP client calling the real binary over
 //!   stdio (`TOOLHOST_BIN` picks another build).
+//! - `state_plain`, `state_get_set` and `state_get`: `host_in_process`
+//!   for the `stateful` fixture, an operation that does nothing against
+//!   one that reads and writes a key of the embedded state store (on the
+//!   disk of the temporary directory) and one that only reads it: what
+//!   state costs a call.
 //!
 //! Report ratios against `raw_floor` from the same run, not absolute times.
 //! `cargo bench -p toolhost --bench figures` prints these and the other
@@ -18,7 +23,10 @@ mod common;
 
 use std::path::Path;
 
-use common::{ARGS, RawCall, StdioServer, arguments, in_process_call, in_process_service};
+use common::{
+    ARGS, RawCall, StdioServer, arguments, in_process_call, in_process_service,
+    in_process_service_with,
+};
 use criterion::{Criterion, criterion_group, criterion_main};
 
 /// A bare wasmtime call per iteration; `sandboxed` adds fuel, an epoch
@@ -53,6 +61,35 @@ fn stdio_round_trip(c: &mut Criterion, rt: &tokio::runtime::Runtime, wasm: &Path
     });
 }
 
+fn state(c: &mut Criterion, rt: &tokio::runtime::Runtime) {
+    let data = std::env::temp_dir().join(format!("toolhost-bench-state-{}", std::process::id()));
+    let mut config = toolhost::config::Config::default();
+    config.server.data_dir = Some(data.clone());
+    config.groups.insert(
+        "stateful".into(),
+        toolhost::config::GroupSettings {
+            state: Some(toolhost::config::StateQuota::default()),
+            ..Default::default()
+        },
+    );
+    let wasm = Path::new(toolhost_tests::STATEFUL);
+    let service = rt.block_on(in_process_service_with(wasm, config));
+    let object = |text: &str| serde_json::from_str::<toolhost::catalog::JsonObject>(text).unwrap();
+    let plain = object(r#"{"ops":0}"#);
+    let touch = object(r#"{"key":"bench"}"#);
+    c.bench_function("state_plain", |b| {
+        b.iter(|| rt.block_on(in_process_call(&service, "stateful_flood", plain.clone())))
+    });
+    c.bench_function("state_get_set", |b| {
+        b.iter(|| rt.block_on(in_process_call(&service, "stateful_touch", touch.clone())))
+    });
+    c.bench_function("state_get", |b| {
+        b.iter(|| rt.block_on(in_process_call(&service, "stateful_get", touch.clone())))
+    });
+    drop(service);
+    let _ = std::fs::remove_dir_all(data);
+}
+
 fn benches(c: &mut Criterion) {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -63,6 +100,7 @@ fn benches(c: &mut Criterion) {
     raw(c, &rt, wasm, true);
     host_in_process(c, &rt, wasm);
     stdio_round_trip(c, &rt, wasm);
+    state(c, &rt);
 }
 
 criterion_group!(call_path, benches);

@@ -203,6 +203,10 @@ struct CommonArgs {
     /// (wins over `--cache-dir`).
     #[arg(long)]
     no_cache: bool,
+    /// Where groups granted `state` keep it (overrides `server.data_dir`;
+    /// default `$XDG_DATA_HOME/toolhost` or `~/.local/share/toolhost`).
+    #[arg(long, env = "TOOLHOST_DATA_DIR")]
+    data_dir: Option<PathBuf>,
 }
 
 impl CommonArgs {
@@ -216,6 +220,9 @@ impl CommonArgs {
         }
         if self.no_cache {
             config.cache.enabled = false;
+        }
+        if let Some(dir) = &self.data_dir {
+            config.server.data_dir = Some(dir.clone());
         }
         let overrides = LimitOverrides {
             fuel: self.fuel,

@@ -104,9 +104,23 @@ pub struct ServerConfig {
     /// predicted before it starts; more is refused as too complex.
     #[serde(default)]
     pub schema_checks: Option<u64>,
+    /// Where the host keeps data that must outlive it: the state store of
+    /// groups granted `[groups.NAME.state]` (relative paths are relative to
+    /// the working directory). Default `$XDG_DATA_HOME/toolhost`, else
+    /// `~/.local/share/toolhost`.
+    #[serde(default)]
+    pub data_dir: Option<PathBuf>,
 }
 
 impl ServerConfig {
+    /// `data_dir`, or its default; `None` when neither it nor `$HOME` is
+    /// set.
+    pub fn data_dir(&self) -> Option<PathBuf> {
+        self.data_dir
+            .clone()
+            .or_else(|| user_dir("XDG_DATA_HOME", ".local/share"))
+    }
+
     /// `memory_budget`, or half of the machine's memory (4 GiB when that
     /// cannot be read).
     pub fn memory_budget(&self) -> u64 {
@@ -120,6 +134,19 @@ impl ServerConfig {
     pub fn default_group_calls(&self) -> u32 {
         (self.max_concurrent_calls / 4).max(1)
     }
+}
+
+/// `$XDG_VAR/toolhost`, else `$HOME/HOME_RELATIVE/toolhost` (the XDG base
+/// directory rules); `None` when neither variable holds an absolute path.
+pub fn user_dir(xdg_var: &str, home_relative: &str) -> Option<PathBuf> {
+    let absolute = |var: &str| {
+        std::env::var_os(var)
+            .map(PathBuf::from)
+            .filter(|p| p.is_absolute())
+    };
+    absolute(xdg_var)
+        .or_else(|| absolute("HOME").map(|home| home.join(home_relative)))
+        .map(|base| base.join("toolhost"))
 }
 
 /// Physical memory of the machine, from `/proc/meminfo`.
@@ -176,6 +203,7 @@ impl Default for ServerConfig {
             load_wait: default_load_wait(),
             schema_size: None,
             schema_checks: None,
+            data_dir: None,
         }
     }
 }
@@ -208,6 +236,8 @@ pub struct GroupSettings {
     pub http: Option<Vec<HttpGrant>>,
     /// `[groups.NAME.http_limits]`: what one call may spend on them.
     pub http_limits: Option<HttpLimitSettings>,
+    /// Persistent key-value state; the table's presence grants it.
+    pub state: Option<StateQuota>,
 }
 
 /// One destination a group may send HTTP requests to:
@@ -278,6 +308,45 @@ impl Default for HttpLimits {
     }
 }
 
+/// `[groups.NAME.state]` (or `[defaults.state]`): the group may keep
+/// key-value state on the host's disk, within these quotas. An empty table
+/// grants it with the defaults.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StateQuota {
+    /// Most keys the group may hold (default 10000).
+    #[serde(default = "default_state_keys")]
+    pub max_keys: u64,
+    /// Most bytes of keys and values together (default 16MiB).
+    #[serde(default = "default_state_bytes")]
+    pub max_bytes: ByteSize,
+    /// Largest single value (default 1MiB).
+    #[serde(default = "default_state_value")]
+    pub max_value: ByteSize,
+}
+
+impl Default for StateQuota {
+    fn default() -> Self {
+        Self {
+            max_keys: default_state_keys(),
+            max_bytes: default_state_bytes(),
+            max_value: default_state_value(),
+        }
+    }
+}
+
+fn default_state_keys() -> u64 {
+    10_000
+}
+
+fn default_state_bytes() -> ByteSize {
+    ByteSize(16 * MIB)
+}
+
+fn default_state_value() -> ByteSize {
+    ByteSize(MIB)
+}
+
 /// Whether each call gets a fresh instance or calls share one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -345,6 +414,8 @@ pub struct Policy {
     /// Where the group may send HTTP requests (none: nowhere).
     pub http: Vec<HttpGrant>,
     pub http_limits: HttpLimits,
+    /// The state grant and its quotas; `None`: no state.
+    pub state: Option<StateQuota>,
 }
 
 /// Resource limits of one call.
@@ -727,6 +798,7 @@ impl Config {
             dirs: layer(group, &self.defaults, |s| s.dirs.as_ref()),
             tools: layer(group, &self.defaults, |s| s.tools.as_ref()),
             config: layer(group, &self.defaults, |s| s.config.as_ref()),
+            state: group.and_then(|s| s.state).or(self.defaults.state),
             http: layer(group, &self.defaults, |s| s.http.as_ref()),
             http_limits: self.http_limits(group),
         }
@@ -864,6 +936,11 @@ impl GroupSettings {
                     bail!("http_limits.{key} must be longer than 0s");
                 }
             }
+        }
+        if let Some(state) = &self.state
+            && (state.max_keys == 0 || state.max_bytes.0 == 0 || state.max_value.0 == 0)
+        {
+            bail!("state: max_keys, max_bytes and max_value must be at least 1");
         }
         if let Some(ns) = &self.namespace
             && !ns
@@ -1060,5 +1137,41 @@ mod tests {
         assert!(config.check().is_err());
         let config: Config = toml::from_str("[defaults]\nnamespace = \"x\"").unwrap();
         assert!(config.check().is_err());
+        assert!(toml::from_str::<Config>("[groups.x.state]\nmax_key = 3").is_err());
+        let config: Config = toml::from_str("[groups.x.state]\nmax_keys = 0").unwrap();
+        assert!(config.check().is_err());
+    }
+
+    #[test]
+    fn state_is_granted_by_its_table_and_layers_over_the_defaults() {
+        let config: Config = toml::from_str(
+            r#"
+            [server]
+            data_dir = "/srv/toolhost"
+            [defaults.state]
+            max_keys = 5
+            [groups.web.state]
+            max_bytes = "1KiB"
+            [groups.plain]
+            fuel = 3
+            "#,
+        )
+        .unwrap();
+        config.check().unwrap();
+        let policy = |name| config.policy(name, &LimitOverrides::default()).state;
+        let web = policy("web").unwrap();
+        assert_eq!((web.max_keys, web.max_bytes.0), (10_000, 1024));
+        assert_eq!(web.max_value.0, MIB);
+        assert_eq!(policy("plain").unwrap().max_keys, 5);
+        let bare: Config = toml::from_str("[groups.web.state]").unwrap();
+        assert_eq!(
+            bare.policy("web", &LimitOverrides::default()).state,
+            Some(StateQuota::default())
+        );
+        assert_eq!(bare.policy("other", &LimitOverrides::default()).state, None);
+        assert_eq!(
+            config.server.data_dir(),
+            Some(PathBuf::from("/srv/toolhost"))
+        );
     }
 }

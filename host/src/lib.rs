@@ -27,6 +27,7 @@
 //! - [`stdio`]: stdin/stdout around it, line by line, with backpressure.
 //! - [`jsonrpc`]: framing checks both transports run before rmcp.
 //! - [`caller`]: who is calling, as a transport tells the door.
+//! - [`kv`]: persistent key-value state per group, behind a store trait.
 //! - [`metrics`]: call and HTTP counters, Prometheus text.
 //! - [`load`]: plugin directories into the catalog.
 //! - [`watch`]: directory events → reloads of the files that changed.
@@ -40,6 +41,7 @@ pub mod config;
 pub mod dev;
 pub mod http;
 pub mod jsonrpc;
+pub mod kv;
 pub mod load;
 pub mod mcp;
 pub mod metrics;

@@ -10,6 +10,7 @@ use serde_json::Value;
 use crate::__private::bindings::toolhost::plugin::{host, types};
 use crate::convert;
 use crate::elicit;
+use crate::kv::{self, Kv};
 use crate::{Elicitation, SamplingRequest, SamplingResponse, ToolError};
 
 /// Severity of a log message, as in MCP (RFC 5424 severities), lowest first.
@@ -54,9 +55,9 @@ impl From<Level> for types::Level {
 }
 
 /// The running call's link to the host: logging, progress, cancellation,
-/// per-group configuration, resource change signals, and requests to the
-/// client's model ([sampling](Self::sample)) and user
-/// ([elicitation](Self::elicit)). Take `ctx: &Context` as the first
+/// per-group configuration, resource change signals, persistent
+/// key-value state ([`kv`](Self::kv)), and requests to the client's model
+/// ([sampling](Self::sample)) and user ([elicitation](Self::elicit)). Take `ctx: &Context` as the first
 /// parameter of an operation (or a resource, prompt or completion function)
 /// to get one.
 ///
@@ -103,6 +104,7 @@ struct Detached {
     cancelled: bool,
     sampler: Option<Sampler>,
     elicitor: Option<Elicitor>,
+    state: kv::Detached,
 }
 
 impl fmt::Debug for Detached {
@@ -345,6 +347,54 @@ impl Context {
     /// ```
     pub fn http(&self) -> crate::http::Http {
         crate::http::Http
+    }
+
+    /// The group's persistent key-value state (see [`Kv`]): values kept by
+    /// the host across calls, reloads and restarts, when the host grants
+    /// the group `[groups.NAME.state]`. A [detached](Self::detached)
+    /// context keeps them in memory instead.
+    ///
+    /// ```
+    /// use toolhost_sdk::prelude::*;
+    ///
+    /// /// Bookmarks.
+    /// #[group(name = "bookmarks")]
+    /// mod bookmarks {
+    ///     use super::*;
+    ///
+    ///     #[derive(Serialize, Deserialize, JsonSchema)]
+    ///     pub struct Bookmark {
+    ///         /// Short name.
+    ///         pub name: String,
+    ///         /// Where it points.
+    ///         pub url: String,
+    ///     }
+    ///
+    ///     /// Save a bookmark under its name.
+    ///     #[operation]
+    ///     pub fn save(ctx: &Context, bookmark: Bookmark) -> Result<(), ToolError> {
+    ///         Ok(ctx.kv().set(&format!("bookmark:{}", bookmark.name), &bookmark)?)
+    ///     }
+    ///
+    ///     #[derive(Deserialize, JsonSchema)]
+    ///     pub struct Name {
+    ///         /// The bookmark's name.
+    ///         pub name: String,
+    ///     }
+    ///
+    ///     /// The URL of a saved bookmark.
+    ///     #[operation(read_only)]
+    ///     pub fn open(ctx: &Context, Name { name }: Name) -> Result<String, ToolError> {
+    ///         match ctx.kv().get::<Bookmark>(&format!("bookmark:{name}"))? {
+    ///             Some(bookmark) => Ok(bookmark.url),
+    ///             None => Err(ToolError::not_found(format!("no bookmark `{name}`; save it first"))),
+    ///         }
+    ///     }
+    /// }
+    /// # fn main() {}
+    /// ```
+    pub fn kv(&self) -> Kv<'_> {
+        Kv::new(self.detached.as_ref().map(|detached| &detached.state))
     }
 
     /// Tell clients subscribed to resource `uri` (as the group declares it,

@@ -212,6 +212,33 @@
 //! # fn main() {}
 //! ```
 //!
+//! # State that outlives a call
+//!
+//! Every call runs in a fresh instance, so a group keeps what must last in
+//! the host's key-value store: [`Context::kv`] gives a [`Kv`] with typed
+//! (JSON) and raw methods, expiry ([`Kv::set_for`]), prefix listing
+//! ([`Kv::keys`]) and an atomic counter ([`Kv::increment`]). The host keeps
+//! the values on its disk, per group, across calls, reloads and restarts,
+//! for groups it grants `[groups.NAME.state]`; a [`KvError`] converts into
+//! a [`ToolError`] so `?` works.
+//!
+//! ```
+//! use toolhost_sdk::prelude::*;
+//!
+//! /// A shared counter.
+//! #[group(name = "counter")]
+//! mod counter {
+//!     use super::*;
+//!
+//!     /// Add one to the counter and return its new value.
+//!     #[operation]
+//!     pub fn bump(ctx: &Context) -> Result<i64, ToolError> {
+//!         Ok(ctx.kv().increment("count", 1)?)
+//!     }
+//! }
+//! # fn main() {}
+//! ```
+//!
 //! # Serde and schemars without depending on them
 //!
 //! The prelude re-exports the `Serialize`, `Deserialize` and `JsonSchema`
@@ -267,6 +294,7 @@ mod elicit;
 mod error;
 mod export;
 pub mod http;
+mod kv;
 mod output;
 mod prompt;
 mod resource;
@@ -279,6 +307,7 @@ pub use completion::{Completion, CompletionContext, IntoCompletion, MAX_COMPLETI
 pub use context::{Context, Level};
 pub use elicit::Elicitation;
 pub use error::{ErrorKind, ResultExt, ToolError};
+pub use kv::{Keys, Kv, KvError};
 pub use output::{Content, IntoOutput, ResourceContents, ResourceLink, ToolOutput};
 pub use prompt::{IntoPromptResult, Message, PromptResult, Role};
 pub use resource::{IntoResourceContents, ResourcePart};

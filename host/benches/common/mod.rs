@@ -79,6 +79,25 @@ impl plugin::host::Host for Bare {
     }
 }
 
+/// No state: the floor's components never use it.
+impl plugin::kv::Host for Bare {
+    async fn get(&mut self, _: String) -> Result<Option<Vec<u8>>, String> {
+        Err("no state".into())
+    }
+    async fn set(&mut self, _: String, _: Vec<u8>, _: Option<u64>) -> Result<(), String> {
+        Err("no state".into())
+    }
+    async fn delete(&mut self, _: String) -> Result<bool, String> {
+        Err("no state".into())
+    }
+    async fn keys(&mut self, _: String, _: Option<String>, _: u32) -> Result<Vec<String>, String> {
+        Err("no state".into())
+    }
+    async fn increment(&mut self, _: String, _: i64) -> Result<i64, String> {
+        Err("no state".into())
+    }
+}
+
 impl wasmtime::ResourceLimiter for Bare {
     fn memory_growing(
         &mut self,

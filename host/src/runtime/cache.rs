@@ -76,14 +76,7 @@ impl CompileCache {
     /// The default location: `$XDG_CACHE_HOME/toolhost`, else
     /// `$HOME/.cache/toolhost`; `None` when neither is set.
     pub fn default_dir() -> Option<PathBuf> {
-        let absolute = |var: &str| {
-            std::env::var_os(var)
-                .map(PathBuf::from)
-                .filter(|p| p.is_absolute())
-        };
-        absolute("XDG_CACHE_HOME")
-            .or_else(|| absolute("HOME").map(|home| home.join(".cache")))
-            .map(|base| base.join("toolhost"))
+        crate::config::user_dir("XDG_CACHE_HOME", ".cache")
     }
 
     /// The cache directory.

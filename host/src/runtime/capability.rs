@@ -26,7 +26,7 @@ use wasmtime_wasi::{FsPerms, WasiCtxBuilder};
 use super::outbound::{self, CallHooks};
 use super::state::CallState;
 use super::toolhost::plugin::{host, types};
-use crate::config::{DirMode, Policy};
+use crate::config::{Config, DirMode, Policy};
 
 /// One kind of thing a group can be granted.
 pub trait Capability: Send + Sync {
@@ -75,16 +75,22 @@ impl Extensions {
     pub fn get<T: Any + Send>(&self) -> Option<&T> {
         self.values.get(&TypeId::of::<T>())?.downcast_ref()
     }
+
+    /// The value of type `T`, mutable, if one was stored.
+    pub fn get_mut<T: Any + Send>(&mut self) -> Option<&mut T> {
+        self.values.get_mut(&TypeId::of::<T>())?.downcast_mut()
+    }
 }
 
 /// Every capability, in the order they are linked and built.
-pub fn all(outbound: &Arc<outbound::Stats>) -> Vec<Arc<dyn Capability>> {
+pub fn all(config: &Config, outbound: &Arc<outbound::Stats>) -> Vec<Arc<dyn Capability>> {
     vec![
         Arc::new(Wasi),
         Arc::new(Env),
         Arc::new(Dirs),
         Arc::new(HostApi),
         Arc::new(outbound::Outbound::new(outbound.clone())),
+        Arc::new(super::kv::KeyValue::new(config.server.data_dir())),
     ]
 }
 

@@ -18,6 +18,7 @@ pub mod capture;
 pub mod compile;
 mod fault;
 mod guests;
+mod kv;
 pub mod outbound;
 mod state;
 
@@ -50,6 +51,8 @@ wasmtime::component::bindgen!({
     imports: {
         "toolhost:plugin/host.sample": async,
         "toolhost:plugin/host.elicit": async,
+        // Every state operation waits for the store (disk, or a server).
+        "toolhost:plugin/kv": async,
     },
     exports: { default: async },
     // A group's description is cached beside its compilation (`cache`).
@@ -128,7 +131,7 @@ impl Runtime {
             )
             .collect();
         let outbound = Arc::new(outbound::Stats::default());
-        let capabilities = capability::all(&outbound);
+        let capabilities = capability::all(&config, &outbound);
         let mut engines = BTreeMap::new();
         for stack in stacks {
             engines.insert(

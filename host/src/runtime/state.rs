@@ -74,6 +74,8 @@ pub struct CallState {
     events: Option<EventSink>,
     events_sent: u32,
     requests_sent: u32,
+    /// Calls begun on this instance, the current one included.
+    calls: u64,
     cancel: CancellationToken,
     /// When the current call must stop; read by the epoch callback.
     pub deadline: Instant,
@@ -115,6 +117,7 @@ impl CallState {
             events: None,
             events_sent: 0,
             requests_sent: 0,
+            calls: 0,
             cancel: CancellationToken::new(),
             deadline: Instant::now(),
         })
@@ -132,10 +135,22 @@ impl CallState {
         self.events = events;
         self.events_sent = 0;
         self.requests_sent = 0;
+        self.calls += 1;
         self.cancel = cancel;
         self.limiter.denied = None;
         self.stdout.clear();
         self.stderr.clear();
+    }
+
+    /// The group this instance runs.
+    pub fn group(&self) -> &Arc<str> {
+        &self.group
+    }
+
+    /// Which call of this instance is running (1 for the first): per-call
+    /// budgets of capabilities start again when it changes.
+    pub fn call_number(&self) -> u64 {
+        self.calls
     }
 
     /// Drops what belongs to the finished call: a kept instance must not

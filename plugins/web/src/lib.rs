@@ -1,7 +1,9 @@
 //! The `web` service group: fetch a page and return its title and readable
 //! text, or read a value out of a JSON API. It reaches only the hosts the
 //! operator grants (`[[groups.web.http]]` in `toolhost.toml`), and API
-//! keys stay with the host (the grant's `headers`).
+//! keys stay with the host (the grant's `headers`). With
+//! `[groups.web.state]` granted it keeps pages it read for `cache_ttl`
+//! seconds (`[groups.web.config]`, default 300; 0 turns the cache off).
 //!
 //! Build: `cargo build --release` in `plugins/` gives
 //! `target/wasm32-wasip2/release/web.wasm`.
@@ -32,7 +34,7 @@ mod web {
     }
 
     /// A page's title and readable text.
-    #[derive(Serialize, JsonSchema)]
+    #[derive(Serialize, Deserialize, JsonSchema)]
     pub struct Page {
         /// The URL that answered, after redirects.
         pub url: String,
@@ -45,11 +47,22 @@ mod web {
         pub text: String,
         /// Whether the text was cut.
         pub truncated: bool,
+        /// Whether it came from the group's cache rather than the web.
+        #[serde(default)]
+        pub cached: bool,
     }
 
-    /// Fetch a web page and return its title and readable text.
+    /// Fetch a web page and return its title and readable text. Pages read
+    /// recently come from the group's cache (`cached: true`).
     #[operation(read_only, open_world, title = "Fetch a web page")]
     pub fn fetch_page(ctx: &Context, Fetch { url, max_chars }: Fetch) -> Result<Page, ToolError> {
+        let cache = crate::Cache::new(ctx, &format!("page:{max_chars}:{url}"));
+        if let Some(page) = cache.get::<Page>() {
+            return Ok(Page {
+                cached: true,
+                ..page
+            });
+        }
         let response = ctx
             .http()
             .get(url)
@@ -59,13 +72,16 @@ mod web {
         let html = response.text();
         let text = crate::readable_text(&html);
         let truncated = text.chars().count() > max_chars;
-        Ok(Page {
+        let page = Page {
             url: response.url().to_owned(),
             status: response.status(),
             title: crate::title(&html),
             text: text.chars().take(max_chars).collect(),
             truncated,
-        })
+            cached: false,
+        };
+        cache.put(&page);
+        Ok(page)
     }
 
     /// A JSON API request.
@@ -92,6 +108,44 @@ mod web {
             .pointer(&pointer)
             .cloned()
             .ok_or_else(|| ToolError::not_found(format!("nothing at `{pointer}` in the answer")))
+    }
+}
+
+/// A page kept in the group's state for `cache_ttl` seconds. Without the
+/// state grant (or with `cache_ttl = "0"`) nothing is kept and every read
+/// goes to the web.
+struct Cache<'a> {
+    ctx: &'a Context,
+    key: Option<String>,
+    ttl: std::time::Duration,
+}
+
+impl<'a> Cache<'a> {
+    /// The most bytes of a state key.
+    const MAX_KEY: usize = 512;
+
+    fn new(ctx: &'a Context, key: &str) -> Self {
+        let seconds = ctx
+            .config("cache_ttl")
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(300);
+        Self {
+            ctx,
+            key: (seconds > 0 && key.len() <= Self::MAX_KEY).then(|| key.to_owned()),
+            ttl: std::time::Duration::from_secs(seconds),
+        }
+    }
+
+    fn get<T: toolhost_sdk::serde::de::DeserializeOwned>(&self) -> Option<T> {
+        self.ctx.kv().get(self.key.as_deref()?).ok().flatten()
+    }
+
+    fn put<T: Serialize>(&self, value: &T) {
+        if let Some(key) = &self.key
+            && let Err(error) = self.ctx.kv().set_for(key, value, self.ttl)
+        {
+            self.ctx.log(Level::Debug, format!("not cached: {error}"));
+        }
     }
 }
 

@@ -22,6 +22,7 @@ mod sandbox;
 mod schema_budget;
 mod scopes;
 mod session_fast_path;
+mod state;
 mod stdio_basics;
 mod surface;
 mod untrusted_text;
