@@ -26,13 +26,16 @@ use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::Response;
+use http::request::Parts;
 use http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use rmcp::model::{CallToolResult, LoggingLevel, ResultType};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
+use std::sync::Arc;
 
 use super::session::Sessions;
 use crate::caller::{Caller, RequestId};
+use crate::catalog::Tool;
 use crate::mcp::client::StatelessClient;
 use crate::mcp::to_call_result;
 use crate::service::{CallService, Who};
@@ -82,10 +85,29 @@ struct CallParams {
 }
 
 pub async fn serve(State(direct): State<Direct>, request: Request, next: Next) -> Response {
-    match eligible(request.method(), request.headers()) {
-        Some(Door::Stateless) => stateless(direct, request, next).await,
-        Some(Door::Session) => session(direct, request, next).await,
-        None => next.run(request).await,
+    let Some(door) = eligible(request.method(), request.headers()) else {
+        return next.run(request).await;
+    };
+    let (parts, body) = request.into_parts();
+    let bytes = match axum::body::to_bytes(body, direct.max_body).await {
+        Ok(bytes) => bytes,
+        Err(_) => {
+            return Response::builder()
+                .status(StatusCode::PAYLOAD_TOO_LARGE)
+                .body(Body::from("Payload Too Large"))
+                .unwrap_or_default();
+        }
+    };
+    let answer = match door {
+        Door::Stateless => stateless(&direct, &parts, &bytes).await,
+        Door::Session => session(&direct, &parts, &bytes).await,
+    };
+    match answer {
+        Some(answer) => answer,
+        None => {
+            next.run(Request::from_parts(parts, Body::from(bytes)))
+                .await
+        }
     }
 }
 
@@ -95,37 +117,25 @@ enum Door {
     Session,
 }
 
-async fn stateless(direct: Direct, request: Request, next: Next) -> Response {
-    let (parts, body) = request.into_parts();
-    let bytes = match axum::body::to_bytes(body, direct.max_body).await {
-        Ok(bytes) => bytes,
-        Err(_) => {
-            return Response::builder()
-                .status(StatusCode::PAYLOAD_TOO_LARGE)
-                .body(Body::from("Payload Too Large"))
-                .unwrap_or_default();
-        }
-    };
-    let Some((call, log_level)) = parse(&bytes, &parts.headers) else {
-        return next
-            .run(Request::from_parts(parts, Body::from(bytes)))
-            .await;
-    };
+/// The tool `name` as the caller of `parts` sees it, when this path may
+/// call it: unknown tools, missing scopes and calls during the initial
+/// load are the protocol layer's to answer.
+fn callable<'p>(direct: &Direct, parts: &'p Parts, name: &str) -> Option<(Who<'p>, Arc<Tool>)> {
     let who = Who {
         caller: parts.extensions.get::<Caller>(),
         request_id: parts.extensions.get::<RequestId>(),
     };
-    // Unknown tools, missing scopes and calls during the initial load are
-    // the protocol layer's to answer.
-    let tool = match direct.service.is_ready() {
-        true => direct.service.tool(who, &call.params.name).ok(),
-        false => None,
-    };
-    let Some(tool) = tool else {
-        return next
-            .run(Request::from_parts(parts, Body::from(bytes)))
-            .await;
-    };
+    let tool = direct
+        .service
+        .is_ready()
+        .then(|| direct.service.tool(who, name).ok())??;
+    Some((who, tool))
+}
+
+/// A stateless `tools/call`; `None` leaves it to rmcp.
+async fn stateless(direct: &Direct, parts: &Parts, bytes: &[u8]) -> Option<Response> {
+    let (call, log_level) = parse(bytes, &parts.headers)?;
+    let (who, tool) = callable(direct, parts, &call.params.name)?;
     let client = StatelessClient {
         threshold: log_level.unwrap_or(LoggingLevel::Info),
         in_session: false,
@@ -134,57 +144,23 @@ async fn stateless(direct: Direct, request: Request, next: Next) -> Response {
     // Cancelled if the client goes away: the future is dropped.
     let cancel = tokio_util::sync::CancellationToken::new();
     let _cancel_on_drop = cancel.clone().drop_guard();
+    let arguments = call.params.arguments.unwrap_or_default();
     let outcome = direct
         .service
-        .call(
-            who,
-            &tool,
-            call.params.arguments.unwrap_or_default(),
-            &client,
-            cancel,
-        )
+        .call(who, &tool, arguments, &client, cancel)
         .await;
     let mut result = to_call_result(&tool, outcome);
     result.result_type.get_or_insert(ResultType::COMPLETE);
-    reply(&call.id, &result, client)
+    Some(reply(&call.id, &result, client))
 }
 
 /// A `tools/call` in a session, when the session needs nothing of rmcp
-/// for it.
-async fn session(direct: Direct, request: Request, next: Next) -> Response {
-    let (parts, body) = request.into_parts();
-    let bytes = match axum::body::to_bytes(body, direct.max_body).await {
-        Ok(bytes) => bytes,
-        Err(_) => {
-            return Response::builder()
-                .status(StatusCode::PAYLOAD_TOO_LARGE)
-                .body(Body::from("Payload Too Large"))
-                .unwrap_or_default();
-        }
-    };
-    let rest = |parts, bytes| next.run(Request::from_parts(parts, Body::from(bytes)));
-    let Some(call) = parse_session(&bytes) else {
-        return rest(parts, bytes).await;
-    };
-    let who = Who {
-        caller: parts.extensions.get::<Caller>(),
-        request_id: parts.extensions.get::<RequestId>(),
-    };
-    let tool = match direct.service.is_ready() {
-        true => direct.service.tool(who, &call.params.name).ok(),
-        false => None,
-    };
-    let session = parts
-        .headers
-        .get(SESSION_HEADER)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default();
-    let (Some(tool), Some((level, held))) = (
-        tool,
-        direct.sessions.begin_call(session, call.id.to_string()),
-    ) else {
-        return rest(parts, bytes).await;
-    };
+/// for it; `None` leaves it to rmcp.
+async fn session(direct: &Direct, parts: &Parts, bytes: &[u8]) -> Option<Response> {
+    let call = parse_session(bytes)?;
+    let (who, tool) = callable(direct, parts, &call.params.name)?;
+    let session = parts.headers.get(SESSION_HEADER)?.to_str().ok()?;
+    let (level, held) = direct.sessions.begin_call(session, call.id.to_string())?;
     let client = StatelessClient {
         threshold: level,
         in_session: true,
@@ -192,20 +168,15 @@ async fn session(direct: Direct, request: Request, next: Next) -> Response {
     };
     // Cancelled by `notifications/cancelled`, or when the client goes away.
     let _cancel_on_drop = held.cancel.clone().drop_guard();
+    let arguments = call.params.arguments.unwrap_or_default();
     let outcome = direct
         .service
-        .call(
-            who,
-            &tool,
-            call.params.arguments.unwrap_or_default(),
-            &client,
-            held.cancel.clone(),
-        )
+        .call(who, &tool, arguments, &client, held.cancel.clone())
         .await;
     let mut result = to_call_result(&tool, outcome);
     // `resultType` is of the 2026-07-28 era.
     result.result_type = None;
-    reply(&call.id, &result, client)
+    Some(reply(&call.id, &result, client))
 }
 
 /// The answer to call `id`: JSON, or SSE when log lines go first.
