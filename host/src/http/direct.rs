@@ -33,7 +33,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 use std::sync::Arc;
 
-use super::session::Sessions;
+use super::session::{SESSION_HEADER, Sessions};
 use crate::caller::{Caller, RequestId};
 use crate::catalog::Tool;
 use crate::mcp::client::StatelessClient;
@@ -45,8 +45,6 @@ const STATELESS: &str = "2026-07-28";
 
 /// The session versions rmcp speaks, which this path serves in a session.
 const SESSION_VERSIONS: [&str; 3] = ["2025-11-25", "2025-06-18", "2025-03-26"];
-
-const SESSION_HEADER: &str = "mcp-session-id";
 
 #[derive(Clone)]
 pub struct Direct {

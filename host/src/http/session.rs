@@ -59,7 +59,7 @@ pub const MAX_IN_FLIGHT: usize = 1024;
 /// server error, as for the rate limit).
 const TOO_MANY_SESSIONS: i32 = -32000;
 
-const SESSION_HEADER: &str = "mcp-session-id";
+pub(super) const SESSION_HEADER: &str = "mcp-session-id";
 
 /// The session caps.
 #[derive(Debug, Clone, Copy)]

@@ -151,7 +151,9 @@ impl WasiHttpHooks for Hooks {
                     request.method(),
                     send::redacted(request.uri())
                 );
-                tracing::warn!(group = %self.group, "{message}");
+                if self.call.requests <= self.limits.requests.saturating_add(1) {
+                    tracing::warn!(group = %self.group, "{message}");
+                }
                 self.stats.denied(&self.group);
                 return Box::new(async move { Err(Error::InternalError(Some(message))) });
             }
@@ -164,6 +166,16 @@ impl Hooks {
     /// Which grant allows `request` and what it may spend, or why it is
     /// refused.
     fn check(&mut self, request: &http::Request<WasiBody>) -> Result<send::Plan, String> {
+        // Every attempt counts, refused or not: a guest looping on refused
+        // requests meets the same limit (and logs at most one line past it).
+        self.call.requests = self.call.requests.saturating_add(1);
+        if self.call.requests > self.limits.requests {
+            return Err(format!(
+                "this call already sent {} requests (limit `requests` in \
+                 [groups.{}.http_limits])",
+                self.limits.requests, self.group
+            ));
+        }
         let uri = request.uri();
         let scheme = uri.scheme_str().unwrap_or("https").to_ascii_lowercase();
         let host = uri
@@ -189,14 +201,6 @@ impl Hooks {
                 self.group
             )
         })?;
-        if self.call.requests >= self.limits.requests {
-            return Err(format!(
-                "this call already sent {} requests (limit `requests` in \
-                 [groups.{}.http_limits])",
-                self.limits.requests, self.group
-            ));
-        }
-        self.call.requests += 1;
         let now = Instant::now();
         Ok(send::Plan {
             group: self.group.clone(),
