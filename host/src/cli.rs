@@ -342,7 +342,11 @@ async fn dev(args: DevArgs) -> anyhow::Result<ExitCode> {
 
 /// One MCP session over stdin/stdout, until the client goes away.
 async fn serve_stdio(handler: mcp::Handler) -> anyhow::Result<()> {
-    crate::stdio::serve_process(handler, crate::stdio::MAX_LINE).await
+    let fast = crate::stdio::Fast {
+        service: handler.service().clone(),
+        level: handler.session_level(),
+    };
+    crate::stdio::serve_process(handler, Some(fast), crate::stdio::MAX_LINE).await
 }
 
 async fn inspect(args: InspectArgs) -> anyhow::Result<ExitCode> {

@@ -305,8 +305,13 @@ fn a_stdio_session_answers_a_ping_after_any_lines() {
         let (server_in, mut write) = tokio::io::duplex(1 << 20);
         let (read, server_out) = tokio::io::duplex(1 << 20);
         let handler = Handler::new(service.clone());
+        let fast = stdio::Fast {
+            service: service.clone(),
+            level: handler.session_level(),
+        };
         let server = tokio::spawn(stdio::serve(
             handler,
+            Some(fast),
             server_in,
             server_out,
             stdio::MAX_LINE,

@@ -7,21 +7,38 @@
 //!
 //! ```text
 //! stdin ─▶ reader: one line at a time (at most `max_line` bytes kept),
-//!            check ─┬─ valid: wait for a slot (≤ IN_FLIGHT requests
-//!                   │          unanswered) ─▶ pipe ─▶ rmcp ─▶ Handler
-//!                   └─ invalid: error answer ─┐            │
-//! stdout ◀─ writer: whole lines, one at a time ◀┴────────────┘
+//!            ├─ a plain tools/call: wait for a slot ─▶ CallService ─┐
+//!            check ─┬─ valid: wait for a slot (≤ IN_FLIGHT requests  │
+//!                   │          unanswered) ─▶ pipe ─▶ rmcp ─▶ Handler│
+//!                   └─ invalid: error answer ─┐            │         │
+//! stdout ◀─ writer: whole lines, one at a time ◀┴────────────┴─────────┘
 //! ```
+//!
+//! The first branch is the fast path ([`crate::mcp::fast`]): a
+//! `tools/call` that needs nothing of rmcp (no progress token, and either
+//! a 2026-07-28 request or a session whose client offered nothing the
+//! server may ask) goes straight to the call service on a task of its own,
+//! and its answer (log lines, then the result) to the writer. rmcp's path
+//! costs several times a small plugin call: decoding again, a task and
+//! channels per request, and the pipes. The reader keeps what the fast
+//! path needs of the session (the client's capabilities, the log level it
+//! set) from the messages it passes to rmcp, and `notifications/cancelled`
+//! stops a fast call as it would stop rmcp's.
 //!
 //! A client that pipelines more requests than the host answers meets
 //! backpressure: the reader stops taking lines, the OS pipe fills and the
 //! client's writes block. Memory stays bounded by the slot count, the pipe
 //! and one line. Logs go to stderr (see `cli`), never to stdout.
 
-use std::collections::HashSet;
+// The session's log level is MCP logging, deprecated by SEP-2577 but how
+// plugin log lines reach clients.
+#![allow(deprecated)]
+
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use anyhow::Context as _;
+use rmcp::model::LoggingLevel;
 use rmcp::transport::async_rw::AsyncRwTransport;
 use rmcp::{RoleServer, ServiceExt as _};
 use serde::Deserialize;
@@ -29,8 +46,11 @@ use serde::de::IgnoredAny;
 use serde_json::Value;
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader};
 use tokio::sync::{Semaphore, mpsc};
+use tokio_util::sync::CancellationToken;
 
 use crate::jsonrpc::{self, Kind, Rejection};
+use crate::mcp::fast::{self, Call, Era};
+use crate::service::{CallService, Who};
 
 /// Longest message accepted on stdin by default; longer lines are answered
 /// with an error and skipped without being buffered.
@@ -48,9 +68,26 @@ const PIPE_BYTES: usize = 256 * 1024;
 /// Error answers waiting for the writer.
 const ANSWERS: usize = 64;
 
+/// What the reader needs to answer plain `tools/call`s itself, around
+/// rmcp ([`crate::mcp::fast`]).
+#[derive(Clone)]
+pub struct Fast {
+    pub service: CallService,
+    /// The session's log level, shared with the handler, which answers
+    /// `logging/setLevel`.
+    pub level: Arc<Mutex<LoggingLevel>>,
+}
+
 /// Serves `service` over `input`/`output` until the client closes `input`
-/// or the service ends. `max_line` is the longest message accepted.
-pub async fn serve<S, R, W>(service: S, input: R, output: W, max_line: usize) -> anyhow::Result<()>
+/// or the service ends, answering plain calls on the `fast` path when
+/// given one. `max_line` is the longest message accepted.
+pub async fn serve<S, R, W>(
+    service: S,
+    fast: Option<Fast>,
+    input: R,
+    output: W,
+    max_line: usize,
+) -> anyhow::Result<()>
 where
     S: rmcp::Service<RoleServer>,
     R: AsyncRead + Unpin + Send + 'static,
@@ -64,8 +101,14 @@ where
         .with_max_line_length(max_line.saturating_add(2));
     let window = Arc::new(Window::default());
     let (answers, answers_rx) = mpsc::channel(ANSWERS);
-    let reader = tokio::spawn(read_loop(input, to_rmcp, answers, window.clone(), max_line));
-    let writer = tokio::spawn(write_loop(from_rmcp, answers_rx, output, window));
+    let reader = tokio::spawn(read_loop(
+        input,
+        to_rmcp,
+        Answers { tx: answers, fast },
+        window.clone(),
+        max_line,
+    ));
+    let writer = tokio::spawn(write_loop(from_rmcp, answers_rx, output, window.clone()));
 
     let outcome = async {
         let running = service
@@ -83,6 +126,8 @@ where
     // writer send what is left.
     reader.abort();
     let _ = reader.await;
+    // Fast calls still running would hold the writer open until they end.
+    window.cancel_all();
     match writer.await {
         Ok(Err(e)) if e.kind() != std::io::ErrorKind::BrokenPipe => {
             tracing::debug!("writing to stdout failed: {e}");
@@ -102,7 +147,11 @@ where
 /// message crossed four tasks on two workers and, through tokio's blocking
 /// stdin and stdout, two more threads: context switches were a third of the
 /// host's CPU per call.
-pub async fn serve_process<S>(service: S, max_line: usize) -> anyhow::Result<()>
+pub async fn serve_process<S>(
+    service: S,
+    fast: Option<Fast>,
+    max_line: usize,
+) -> anyhow::Result<()>
 where
     S: rmcp::Service<RoleServer> + 'static,
 {
@@ -117,7 +166,7 @@ where
                 .and_then(|executor| {
                     executor.block_on(async {
                         let (input, output) = process_streams();
-                        serve(service, input, output, max_line).await
+                        serve(service, fast, input, output, max_line).await
                     })
                 });
             let _ = done.send(served);
@@ -159,45 +208,216 @@ fn process_streams() -> (
     (input, output)
 }
 
-/// The requests rmcp is answering, by id.
+/// The requests being answered, by id: by rmcp, or on the fast path
+/// (which can be cancelled from here).
 struct Window {
     slots: Semaphore,
-    pending: Mutex<HashSet<String>>,
+    pending: Mutex<Pending>,
+}
+
+#[derive(Default)]
+struct Pending {
+    by_id: HashMap<String, Option<FastCall>>,
+    /// Numbers fast calls, so that one that ends after its id was
+    /// cancelled and reused does not close the new request.
+    serial: u64,
+}
+
+struct FastCall {
+    serial: u64,
+    cancel: CancellationToken,
 }
 
 impl Default for Window {
     fn default() -> Self {
         Self {
             slots: Semaphore::new(IN_FLIGHT),
-            pending: Mutex::new(HashSet::new()),
+            pending: Mutex::new(Pending::default()),
         }
     }
 }
 
 impl Window {
-    /// Waits for a free slot for the request `id`.
+    /// Waits for a free slot for the request `id`, which rmcp answers.
     async fn open(&self, id: &Value) {
-        let Some(key) = id_key(id) else { return };
+        self.open_for(id, None).await;
+    }
+
+    /// Waits for a free slot for the request `id`, answered on the fast
+    /// path and stopped by `cancel`; its serial number, or `None` when the
+    /// id is already in flight (rmcp answers such a request).
+    async fn open_fast(&self, id: &Value, cancel: CancellationToken) -> Option<u64> {
+        self.open_for(id, Some(cancel)).await
+    }
+
+    async fn open_for(&self, id: &Value, cancel: Option<CancellationToken>) -> Option<u64> {
+        let key = id_key(id)?;
         if let Ok(permit) = self.slots.acquire().await {
             permit.forget();
         }
-        let fresh = self.lock().insert(key);
-        if !fresh {
+        let mut pending = self.lock();
+        if pending.by_id.contains_key(&key) {
+            drop(pending);
             // A reused id is answered once as far as this count goes.
             self.slots.add_permits(1);
+            return None;
         }
+        pending.serial += 1;
+        let serial = pending.serial;
+        let fast = cancel.map(|cancel| FastCall { serial, cancel });
+        pending.by_id.insert(key, fast);
+        Some(serial)
     }
 
-    /// The request `id` is answered (or cancelled, so it never will be).
-    fn close(&self, id: &Value) {
+    /// rmcp answered the request `id`.
+    fn answered(&self, id: &Value) {
         let Some(key) = id_key(id) else { return };
-        if self.lock().remove(&key) {
+        let mut pending = self.lock();
+        if matches!(pending.by_id.get(&key), Some(None)) {
+            pending.by_id.remove(&key);
+            drop(pending);
             self.slots.add_permits(1);
         }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashSet<String>> {
+    /// The fast call `serial` for `id` ended.
+    fn finished(&self, id: &Value, serial: u64) {
+        let Some(key) = id_key(id) else { return };
+        let mut pending = self.lock();
+        if matches!(pending.by_id.get(&key), Some(Some(call)) if call.serial == serial) {
+            pending.by_id.remove(&key);
+            drop(pending);
+            self.slots.add_permits(1);
+        }
+    }
+
+    /// The client cancelled the request `id`, so it will get no answer.
+    fn cancelled(&self, id: &Value) {
+        let Some(key) = id_key(id) else { return };
+        let removed = self.lock().by_id.remove(&key);
+        if let Some(call) = removed {
+            if let Some(call) = call {
+                call.cancel.cancel();
+            }
+            self.slots.add_permits(1);
+        }
+    }
+
+    /// Stops every fast call: the session is over.
+    fn cancel_all(&self) {
+        for call in self.lock().by_id.values().flatten() {
+            call.cancel.cancel();
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Pending> {
         self.pending.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// Where the reader sends answers it makes itself: error answers, and
+/// calls on the fast path.
+struct Answers {
+    tx: mpsc::Sender<Vec<u8>>,
+    fast: Option<Fast>,
+}
+
+/// What the reader has seen of the session, as far as the fast path
+/// cares.
+#[derive(Default)]
+struct Seen {
+    /// Whether the client's `initialize` offered anything the server may
+    /// ask (`None`: no `initialize` yet).
+    asks: Option<bool>,
+    /// `notifications/initialized` came.
+    initialized: bool,
+}
+
+impl Seen {
+    /// Notes what `line`, a valid message on its way to rmcp, says.
+    fn hear(&mut self, line: &[u8], level: &Mutex<LoggingLevel>) {
+        #[derive(Deserialize)]
+        struct Peek {
+            method: Option<String>,
+        }
+        let Ok(Peek {
+            method: Some(method),
+        }) = serde_json::from_slice(line)
+        else {
+            return;
+        };
+        match method.as_str() {
+            "initialize" => self.asks = Some(fast::offers_asks(line)),
+            "notifications/initialized" => self.initialized = true,
+            "logging/setLevel" => {
+                // Set here too, so that a call read after it uses it even
+                // before rmcp gets to it.
+                if let Some(set) = fast::set_level(line) {
+                    *level.lock().unwrap_or_else(|e| e.into_inner()) = set;
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Whether a call without `_meta` may skip rmcp: the session is set
+    /// up and its client cannot be asked anything.
+    fn quiet_session(&self) -> bool {
+        self.initialized && self.asks == Some(false)
+    }
+}
+
+impl Fast {
+    /// Starts `call` on the fast path, unless it needs rmcp: then `false`.
+    async fn start(
+        &self,
+        call: Call,
+        seen: &Seen,
+        window: &Arc<Window>,
+        answers: &mpsc::Sender<Vec<u8>>,
+    ) -> bool {
+        let (era, threshold) = if call.is_plain() && seen.quiet_session() {
+            let level = *self.level.lock().unwrap_or_else(|e| e.into_inner());
+            (Era::Session, level)
+        } else if let Some(level) = call.stateless_level() {
+            (Era::Stateless, level.unwrap_or(LoggingLevel::Info))
+        } else {
+            return false;
+        };
+        // Unknown tools and calls during the initial load are rmcp's to
+        // answer.
+        let who = Who::default();
+        let Some(tool) = self
+            .service
+            .is_ready()
+            .then(|| self.service.tool(who, &call.params.name).ok())
+            .flatten()
+        else {
+            return false;
+        };
+        let cancel = CancellationToken::new();
+        let Some(serial) = window.open_fast(&call.id, cancel.clone()).await else {
+            return false;
+        };
+        let (service, window, answers) = (self.service.clone(), window.clone(), answers.clone());
+        tokio::spawn(async move {
+            let id = call.id.clone();
+            let answer =
+                fast::answer(&service, who, &tool, call, threshold, era, cancel.clone()).await;
+            // A cancelled request gets no answer.
+            if !cancel.is_cancelled() {
+                let mut lines = Vec::new();
+                for line in answer.logs.iter().chain([&answer.response]) {
+                    if !lines.is_empty() {
+                        lines.push(b'\n');
+                    }
+                    lines.extend_from_slice(line.as_bytes());
+                }
+                let _ = answers.send(lines).await;
+            }
+            window.finished(&id, serial);
+        });
+        true
     }
 }
 
@@ -218,7 +438,7 @@ fn id_key(id: &Value) -> Option<String> {
 async fn read_loop<R, P>(
     input: R,
     mut to_rmcp: P,
-    answers: mpsc::Sender<Vec<u8>>,
+    Answers { tx: answers, fast }: Answers,
     window: Arc<Window>,
     max_line: usize,
 ) -> std::io::Result<()>
@@ -227,6 +447,7 @@ where
     P: AsyncWrite + Unpin,
 {
     let mut lines = LineReader::new(input, max_line);
+    let mut seen = Seen::default();
     loop {
         let line = match lines.next().await? {
             // The pipe's other half is still read, so only a shutdown
@@ -244,6 +465,12 @@ where
         if line.iter().all(u8::is_ascii_whitespace) {
             continue;
         }
+        if let Some(fast) = &fast
+            && let Some(call) = Call::parse(line)
+            && fast.start(call, &seen, &window, &answers).await
+        {
+            continue;
+        }
         match jsonrpc::check(line) {
             Err(rejection) => {
                 tracing::debug!("refused a message on stdin: {rejection}");
@@ -255,8 +482,11 @@ where
             Ok(Kind::Request { id }) => window.open(&id).await,
             Ok(Kind::Notification {
                 cancelled: Some(id),
-            }) => window.close(&id),
+            }) => window.cancelled(&id),
             Ok(_) => {}
+        }
+        if let Some(fast) = &fast {
+            seen.hear(line, &fast.level);
         }
         to_rmcp.write_all(line).await?;
         to_rmcp.write_all(b"\n").await?;
@@ -294,7 +524,7 @@ where
                     line.push(b'\n');
                 }
                 if let Ok(Probe { id: Some(id), method: None }) = serde_json::from_slice(&line) {
-                    window.close(&id);
+                    window.answered(&id);
                 }
                 output.write_all(&line).await?;
                 output.flush().await?;
@@ -398,9 +628,24 @@ mod tests {
 
     impl Client {
         fn start(max_line: usize) -> Self {
+            Self::serving(None, max_line)
+        }
+
+        /// A client of `Bare`, which answers no `tools/call`, with the
+        /// fast path in front of it.
+        async fn with_fast_path() -> Self {
+            let service = crate::service::tests::math_service_with(Default::default()).await;
+            let fast = Fast {
+                service,
+                level: Arc::new(Mutex::new(LoggingLevel::Info)),
+            };
+            Self::serving(Some(fast), MAX_LINE)
+        }
+
+        fn serving(fast: Option<Fast>, max_line: usize) -> Self {
             let (input, server_in) = tokio::io::duplex(64 * 1024);
             let (server_out, output) = tokio::io::duplex(64 * 1024);
-            tokio::spawn(serve(Bare, server_in, server_out, max_line));
+            tokio::spawn(serve(Bare, fast, server_in, server_out, max_line));
             Self {
                 input,
                 output: BufReader::new(output).lines(),
@@ -422,11 +667,15 @@ mod tests {
         }
 
         async fn initialize(&mut self) {
+            self.initialize_offering(json!({})).await;
+        }
+
+        async fn initialize_offering(&mut self, capabilities: Value) {
             self.send(
                 &json!({
                     "jsonrpc": "2.0", "id": 0, "method": "initialize",
                     "params": {
-                        "protocolVersion": "2025-11-25", "capabilities": {},
+                        "protocolVersion": "2025-11-25", "capabilities": capabilities,
                         "clientInfo": { "name": "t", "version": "0" }
                     }
                 })
@@ -445,6 +694,61 @@ mod tests {
             assert_eq!(answer["id"], id, "{answer}");
             assert_eq!(answer["result"], json!({}), "{answer}");
         }
+    }
+
+    fn add(id: u32, meta: Value) -> String {
+        json!({
+            "jsonrpc": "2.0", "id": id, "method": "tools/call",
+            "params": { "name": "math_add", "arguments": { "a": 2, "b": 3 }, "_meta": meta },
+        })
+        .to_string()
+    }
+
+    // `Bare` answers no `tools/call`: a result comes from the fast path.
+    #[tokio::test]
+    async fn plain_calls_in_a_quiet_session_skip_rmcp() {
+        let mut client = Client::with_fast_path().await;
+        client.initialize().await;
+        client.send(&add(1, json!({}))).await;
+        let answer = client.answer().await;
+        assert_eq!(answer["id"], 1, "{answer}");
+        assert_eq!(answer["result"]["isError"], false, "{answer}");
+        // `resultType` is of the 2026-07-28 era.
+        assert!(answer["result"].get("resultType").is_none(), "{answer}");
+        // A progress token needs rmcp.
+        client.send(&add(2, json!({ "progressToken": 1 }))).await;
+        let answer = client.answer().await;
+        assert_eq!(answer["id"], 2, "{answer}");
+        assert!(answer["error"].is_object(), "{answer}");
+    }
+
+    #[tokio::test]
+    async fn a_client_that_may_be_asked_things_is_served_by_rmcp() {
+        let mut client = Client::with_fast_path().await;
+        client
+            .initialize_offering(json!({ "sampling": {} }))
+            .await;
+        client.send(&add(1, json!({}))).await;
+        let answer = client.answer().await;
+        assert!(answer["error"].is_object(), "{answer}");
+    }
+
+    #[tokio::test]
+    async fn stateless_calls_are_answered_without_a_session() {
+        let mut client = Client::with_fast_path().await;
+        let meta = json!({
+            "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+            "io.modelcontextprotocol/clientCapabilities": {},
+            "io.modelcontextprotocol/clientInfo": { "name": "t", "version": "0" },
+        });
+        client.send(&add(1, meta)).await;
+        let answer = client.answer().await;
+        assert_eq!(answer["result"]["resultType"], "complete", "{answer}");
+        assert_eq!(answer["result"]["isError"], false, "{answer}");
+        // Without a session, a plain call is rmcp's to refuse.
+        client.send(&add(2, json!({}))).await;
+        let answer = client.answer().await;
+        assert!(answer["error"].is_object(), "{answer}");
     }
 
     #[tokio::test]
@@ -468,7 +772,7 @@ mod tests {
     async fn the_session_ends_when_input_closes() {
         let (mut input, server_in) = tokio::io::duplex(1024);
         let (server_out, _output) = tokio::io::duplex(1024);
-        let served = tokio::spawn(serve(Bare, server_in, server_out, MAX_LINE));
+        let served = tokio::spawn(serve(Bare, None, server_in, server_out, MAX_LINE));
         input
             .write_all(b"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ping\"}\n")
             .await

@@ -51,6 +51,7 @@ use tokio_util::sync::CancellationToken;
 use super::{framing, limit, listen};
 use crate::caller::Caller;
 use crate::jsonrpc::{INVALID_REQUEST, Rejection, SESSION_NOT_FOUND};
+use crate::mcp::fast;
 
 /// Most requests in flight on one session at once.
 pub const MAX_IN_FLIGHT: usize = 1024;
@@ -308,9 +309,7 @@ impl Sessions {
             _ => None,
         };
         let level = match method {
-            Some("logging/setLevel") => serde_json::from_slice::<Params<SetLevel>>(bytes)
-                .ok()
-                .map(|s| s.params.level),
+            Some("logging/setLevel") => fast::set_level(bytes),
             _ => None,
         };
         let mut state = self.lock();
@@ -398,36 +397,16 @@ struct Peek {
     method: Option<String>,
 }
 
-/// The parts of `initialize`, `logging/setLevel` and
-/// `notifications/cancelled` the fast path keeps track of.
+/// The part of `notifications/cancelled` the fast path keeps track of.
 #[derive(Deserialize)]
 struct Params<T> {
     params: T,
 }
 
 #[derive(Deserialize)]
-struct Initialize {
-    capabilities: serde_json::Map<String, Value>,
-}
-
-#[derive(Deserialize)]
-struct SetLevel {
-    level: LoggingLevel,
-}
-
-#[derive(Deserialize)]
 struct Cancelled {
     #[serde(rename = "requestId")]
     request_id: Value,
-}
-
-/// Whether the `initialize` in `bytes` offers anything the server may ask
-/// for during a call (true when it cannot be read).
-fn offers_asks(bytes: &[u8]) -> bool {
-    serde_json::from_slice::<Params<Initialize>>(bytes).map_or(true, |init| {
-        let caps = &init.params.capabilities;
-        caps.contains_key("sampling") || caps.contains_key("elicitation")
-    })
 }
 
 fn peek(bytes: &[u8]) -> Option<Peek> {
@@ -468,7 +447,7 @@ pub async fn track(
                 if let Err(full) = sessions.room_for(&owner).await {
                     return sessions.refuse(full, &owner, message.id.unwrap_or(Value::Null));
                 }
-                asks = offers_asks(&bytes);
+                asks = fast::offers_asks(&bytes);
             }
             request = Request::from_parts(parts, Body::from(bytes));
         }

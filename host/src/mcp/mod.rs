@@ -6,6 +6,8 @@
 //! - [`client`]: the peer as the call service's client (log, progress,
 //!   sampling, elicitation).
 //! - [`notify`]: list changes, resource updates and host notices.
+//! - [`fast`]: the `tools/call` fast path the transports take around rmcp
+//!   when a call needs nothing of a session.
 
 // MCP logging (`notifications/message`, `logging/setLevel`) is deprecated by
 // SEP-2577 in the newest protocol era, but every client of the current eras
@@ -14,6 +16,7 @@
 
 pub mod client;
 pub mod convert;
+pub mod fast;
 mod notify;
 
 use std::collections::{BTreeMap, HashSet};
@@ -70,6 +73,17 @@ impl Handler {
             min_level: Arc::new(Mutex::new(LoggingLevel::Info)),
             subscriptions: Arc::default(),
         }
+    }
+
+    /// The call service behind this handler.
+    pub fn service(&self) -> &CallService {
+        &self.service
+    }
+
+    /// This client's log level (`logging/setLevel`), for a transport that
+    /// answers some of its calls itself ([`fast`]).
+    pub fn session_level(&self) -> Arc<Mutex<LoggingLevel>> {
+        self.min_level.clone()
     }
 
     /// A handler for another client: same service, its own log level and

@@ -24,5 +24,6 @@ mod scopes;
 mod session_fast_path;
 mod state;
 mod stdio_basics;
+mod stdio_fast_path;
 mod surface;
 mod untrusted_text;

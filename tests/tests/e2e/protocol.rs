@@ -4,88 +4,21 @@
 //! page on an allowed origin can call `/mcp` (CORS), and a 2025-11-25
 //! session belongs to the subject that created it.
 
-use std::process::Stdio;
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, Lines};
-use tokio::process::{Child, ChildStdin, ChildStdout, Command};
 use toolhost_tests::http::{HttpServer, http_client, initialize_body, post_mcp};
-use toolhost_tests::{MISBEHAVE, PluginDir, bounded, toolhost_bin};
+use toolhost_tests::raw_stdio::RawStdio;
+use toolhost_tests::{MISBEHAVE, PluginDir, bounded};
 
-/// `toolhost serve DIR` spoken to line by line, as a raw stdio client.
-struct RawStdio {
-    _child: Child,
-    stdin: ChildStdin,
-    stdout: Lines<BufReader<ChildStdout>>,
-}
-
-impl RawStdio {
-    async fn start(dir: &PluginDir) -> RawStdio {
-        let mut child = Command::new(toolhost_bin())
-            .arg("serve")
-            .arg(dir.plugins())
-            .env_remove("TOOLHOST_CONFIG")
-            .env("RUST_LOG", "debug")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .kill_on_drop(true)
-            .spawn()
-            .expect("spawn toolhost");
-        RawStdio {
-            stdin: child.stdin.take().unwrap(),
-            stdout: BufReader::new(child.stdout.take().unwrap()).lines(),
-            _child: child,
-        }
-    }
-
-    async fn send(&mut self, line: &str) {
-        self.stdin.write_all(line.as_bytes()).await.unwrap();
-        self.stdin.write_all(b"\n").await.unwrap();
-        self.stdin.flush().await.unwrap();
-    }
-
-    /// The next response (notifications are skipped); every stdout line
-    /// must be JSON.
-    async fn answer(&mut self) -> Value {
-        loop {
-            let line = bounded("a line on stdout", self.stdout.next_line())
-                .await
-                .expect("read stdout")
-                .expect("toolhost closed stdout");
-            let message: Value = serde_json::from_str(&line)
-                .unwrap_or_else(|e| panic!("stdout line is not JSON ({e}): {line}"));
-            if message.get("id").is_some() {
-                return message;
-            }
-        }
-    }
-
-    async fn request(&mut self, message: &Value) -> Value {
-        self.send(&message.to_string()).await;
-        self.answer().await
-    }
-
-    async fn initialize(&mut self) {
-        let answer = self.request(&initialize_body()).await;
-        assert_eq!(
-            answer["result"]["serverInfo"]["name"], "toolhost",
-            "{answer}"
-        );
-        self.send(r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#)
-            .await;
-    }
-
-    /// A normal call still works.
-    async fn echo(&mut self, id: u64) {
-        let answer = self.request(&echo_call(id)).await;
-        assert_eq!(answer["id"], id, "{answer}");
-        assert_eq!(
-            answer["result"]["content"][0]["text"], "still here",
-            "{answer}"
-        );
-    }
+/// A normal call still works.
+async fn echo(stdio: &mut RawStdio, id: u64) {
+    let answer = stdio.request(&echo_call(id)).await;
+    assert_eq!(answer["id"], id, "{answer}");
+    assert_eq!(
+        answer["result"]["content"][0]["text"], "still here",
+        "{answer}"
+    );
 }
 
 fn echo_call(id: u64) -> Value {
@@ -159,13 +92,13 @@ fn assert_error(answer: &Value, what: &str, code: i64, id: &Value, words: &str) 
 async fn stdio_answers_framing_errors_and_goes_on() {
     let dir = PluginDir::with(&[MISBEHAVE]);
     let mut stdio = RawStdio::start(&dir).await;
-    stdio.initialize().await;
-    stdio.echo(1).await;
+    stdio.initialize(json!({})).await;
+    echo(&mut stdio, 1).await;
     for (what, message, code, id, words) in framing_cases() {
         stdio.send(&message).await;
         let answer = stdio.answer().await;
         assert_error(&answer, what, code, &id, words);
-        stdio.echo(100).await;
+        echo(&mut stdio, 100).await;
     }
 }
 
@@ -173,7 +106,7 @@ async fn stdio_answers_framing_errors_and_goes_on() {
 async fn stdio_refuses_an_overlong_line_and_goes_on() {
     let dir = PluginDir::with(&[MISBEHAVE]);
     let mut stdio = RawStdio::start(&dir).await;
-    stdio.initialize().await;
+    stdio.initialize(json!({})).await;
     let huge = json!({
         "jsonrpc": "2.0", "id": 2, "method": "tools/call",
         "params": { "name": "misbehave_echo", "arguments": { "text": "x".repeat(17 << 20) } },
@@ -187,7 +120,7 @@ async fn stdio_refuses_an_overlong_line_and_goes_on() {
         &Value::Null,
         "message too large",
     );
-    stdio.echo(3).await;
+    echo(&mut stdio, 3).await;
 }
 
 async fn start_http(dir: &PluginDir) -> HttpServer {
@@ -278,7 +211,7 @@ async fn ping_answers_alike_on_both_transports_in_each_era() {
     // 2025-11-25 over stdio: answered before and after initialize.
     let mut stdio = RawStdio::start(&dir).await;
     assert_eq!(stdio.request(&ping).await["result"], json!({}));
-    stdio.initialize().await;
+    stdio.initialize(json!({})).await;
     let stdio_legacy = stdio.request(&ping).await;
     assert_eq!(stdio_legacy["result"], json!({}), "{stdio_legacy}");
 

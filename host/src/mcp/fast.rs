@@ -1,0 +1,275 @@
+//! The `tools/call` fast path, as both transports share it.
+//!
+//! Most requests a client sends are `tools/call`s that need nothing of a
+//! protocol session: no progress token, nothing to ask the client. rmcp
+//! handles each by decoding it again, spawning a task, and routing the
+//! answer back through channels, which costs several times what a small
+//! plugin call does. The transports ([`crate::http`] and [`crate::stdio`])
+//! recognise exactly those requests and answer them here, through the same
+//! [`CallService`] path as every other call (lookup, validation, sandbox,
+//! metrics, scopes), with the bytes rmcp would send. Deciding *whether* a
+//! request may take this path is the transport's business, since only it
+//! knows the session; anything it is unsure of goes on to rmcp untouched.
+
+// The per-request log level is MCP logging, deprecated by SEP-2577 but how
+// plugin log lines reach clients.
+#![allow(deprecated)]
+
+use std::sync::Arc;
+
+use rmcp::model::{CallToolResult, LoggingLevel, ResultType};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value, json};
+use tokio_util::sync::CancellationToken;
+
+use super::client::StatelessClient;
+use super::to_call_result;
+use crate::catalog::Tool;
+use crate::service::{CallService, Who};
+
+/// The only protocol version served without a session.
+pub const STATELESS: &str = "2026-07-28";
+
+/// The `_meta` keys a stateless request may carry on this path.
+const STATELESS_META: [&str; 4] = [
+    "io.modelcontextprotocol/protocolVersion",
+    "io.modelcontextprotocol/clientCapabilities",
+    "io.modelcontextprotocol/clientInfo",
+    "io.modelcontextprotocol/logLevel",
+];
+
+/// A JSON-RPC `tools/call` as this path accepts it; anything else fails
+/// to parse and goes to rmcp.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Call {
+    jsonrpc: String,
+    pub id: Value,
+    method: String,
+    pub params: CallParams,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CallParams {
+    pub name: String,
+    #[serde(default)]
+    arguments: Option<Map<String, Value>>,
+    #[serde(rename = "_meta", default)]
+    meta: Map<String, Value>,
+}
+
+/// How the request reached the host, which decides the result's shape.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Era {
+    /// A self-contained 2026-07-28 request.
+    Stateless,
+    /// A request in a 2025 session.
+    Session,
+}
+
+impl Call {
+    /// `bytes` as a `tools/call` with an integer or string id, if it is
+    /// exactly one.
+    pub fn parse(bytes: &[u8]) -> Option<Call> {
+        let call: Call = serde_json::from_slice(bytes).ok()?;
+        (call.jsonrpc == "2.0"
+            && call.method == "tools/call"
+            && (call.id.is_string() || call.id.is_i64() || call.id.is_u64()))
+        .then_some(call)
+    }
+
+    /// Whether the call carries no `_meta` (no progress token): in a
+    /// session, it needs nothing but a result.
+    pub fn is_plain(&self) -> bool {
+        self.params.meta.is_empty()
+    }
+
+    /// When the call is a self-contained 2026-07-28 request that needs
+    /// nothing but a result: the log level it asked for (`Some(None)`:
+    /// none). `None` when it is anything else.
+    pub fn stateless_level(&self) -> Option<Option<LoggingLevel>> {
+        let meta = &self.params.meta;
+        let plain = meta.get(STATELESS_META[0]) == Some(&json!(STATELESS))
+            && meta.get(STATELESS_META[1]).is_some_and(Value::is_object)
+            && meta.get(STATELESS_META[2]).is_some_and(Value::is_object)
+            && meta
+                .keys()
+                .all(|key| STATELESS_META.contains(&key.as_str()));
+        if !plain {
+            return None;
+        }
+        match meta.get(STATELESS_META[3]) {
+            None => Some(None),
+            Some(level) => Some(Some(serde_json::from_value(level.clone()).ok()?)),
+        }
+    }
+}
+
+/// The lines of one answer, as JSON text: the call's log notifications
+/// (they go first), then the response.
+pub struct Answer {
+    pub logs: Vec<String>,
+    pub response: String,
+}
+
+/// The answer to a call.
+#[derive(Serialize)]
+struct Reply<'a> {
+    jsonrpc: &'static str,
+    id: &'a Value,
+    result: &'a CallToolResult,
+}
+
+/// Calls `tool` (already looked up for `who`) with `call`'s arguments and
+/// answers it; log lines at or above `threshold` are kept for the answer.
+/// The call stops when `cancel` fires.
+pub async fn answer(
+    service: &CallService,
+    who: Who<'_>,
+    tool: &Arc<Tool>,
+    call: Call,
+    threshold: LoggingLevel,
+    era: Era,
+    cancel: CancellationToken,
+) -> Answer {
+    let client = StatelessClient {
+        threshold,
+        in_session: era == Era::Session,
+        logs: Default::default(),
+    };
+    let arguments = call.params.arguments.unwrap_or_default();
+    let outcome = service.call(who, tool, arguments, &client, cancel).await;
+    let mut result = to_call_result(tool, outcome);
+    // `resultType` is of the 2026-07-28 era.
+    result.result_type = match era {
+        Era::Stateless => Some(ResultType::COMPLETE),
+        Era::Session => None,
+    };
+    let logs = client.logs.into_inner().unwrap_or_else(|e| e.into_inner());
+    Answer {
+        logs: logs
+            .into_iter()
+            .map(|log| {
+                json!({
+                    "jsonrpc": "2.0",
+                    "method": "notifications/message",
+                    "params": log,
+                })
+                .to_string()
+            })
+            .collect(),
+        // Straight to text: no JSON tree in between.
+        response: serde_json::to_string(&Reply {
+            jsonrpc: "2.0",
+            id: &call.id,
+            result: &result,
+        })
+        .unwrap_or_default(),
+    }
+}
+
+/// Whether the `initialize` request in `bytes` offers anything the server
+/// may ask for during a call (true when it cannot be read): such a
+/// session's calls go through rmcp, which can ask.
+pub fn offers_asks(bytes: &[u8]) -> bool {
+    #[derive(Deserialize)]
+    struct Initialize {
+        capabilities: Map<String, Value>,
+    }
+    serde_json::from_slice::<Params<Initialize>>(bytes).map_or(true, |init| {
+        let caps = &init.params.capabilities;
+        caps.contains_key("sampling") || caps.contains_key("elicitation")
+    })
+}
+
+/// The level a `logging/setLevel` request in `bytes` sets.
+pub fn set_level(bytes: &[u8]) -> Option<LoggingLevel> {
+    #[derive(Deserialize)]
+    struct SetLevel {
+        level: LoggingLevel,
+    }
+    let set: Params<SetLevel> = serde_json::from_slice(bytes).ok()?;
+    Some(set.params.level)
+}
+
+#[derive(Deserialize)]
+struct Params<T> {
+    params: T,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn call(meta: Value) -> Call {
+        let body = json!({
+            "jsonrpc": "2.0", "id": 1, "method": "tools/call",
+            "params": { "name": "math_add", "arguments": { "a": 1 }, "_meta": meta },
+        });
+        Call::parse(body.to_string().as_bytes()).unwrap()
+    }
+
+    fn meta() -> Value {
+        json!({
+            "io.modelcontextprotocol/protocolVersion": STATELESS,
+            "io.modelcontextprotocol/clientCapabilities": {},
+            "io.modelcontextprotocol/clientInfo": { "name": "c", "version": "1" },
+        })
+    }
+
+    #[test]
+    fn takes_only_calls_with_plain_ids() {
+        let parse = |text: &str| Call::parse(text.as_bytes()).is_some();
+        assert!(parse(
+            r#"{"jsonrpc":"2.0","id":"a","method":"tools/call","params":{"name":"t"}}"#
+        ));
+        assert!(!parse(
+            r#"{"jsonrpc":"2.0","id":1.5,"method":"tools/call","params":{"name":"t"}}"#
+        ));
+        assert!(!parse(
+            r#"{"jsonrpc":"2.0","id":1,"method":"tools/list","params":{"name":"t"}}"#
+        ));
+        assert!(!parse(
+            r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"t"},"x":1}"#
+        ));
+        assert!(!parse(
+            r#"{"jsonrpc":"1.0","id":1,"method":"tools/call","params":{"name":"t"}}"#
+        ));
+    }
+
+    #[test]
+    fn takes_only_plain_stateless_calls() {
+        assert_eq!(call(meta()).stateless_level(), Some(None));
+        assert!(!call(meta()).is_plain());
+        assert!(call(json!({})).is_plain());
+        assert_eq!(call(json!({})).stateless_level(), None);
+        // A progress token needs the protocol layer's streaming.
+        let mut with_token = meta();
+        with_token["progressToken"] = json!(1);
+        assert_eq!(call(with_token).stateless_level(), None);
+        // Another protocol version, or missing client metadata.
+        let mut older = meta();
+        older["io.modelcontextprotocol/protocolVersion"] = json!("2025-11-25");
+        assert_eq!(call(older).stateless_level(), None);
+        let mut anonymous = meta();
+        anonymous
+            .as_object_mut()
+            .unwrap()
+            .remove("io.modelcontextprotocol/clientInfo");
+        assert_eq!(call(anonymous).stateless_level(), None);
+    }
+
+    #[test]
+    fn reads_the_requested_log_level() {
+        let mut debug = meta();
+        debug["io.modelcontextprotocol/logLevel"] = json!("debug");
+        assert_eq!(
+            call(debug).stateless_level(),
+            Some(Some(LoggingLevel::Debug))
+        );
+        let mut bogus = meta();
+        bogus["io.modelcontextprotocol/logLevel"] = json!("loud");
+        assert_eq!(call(bogus).stateless_level(), None);
+    }
+}
