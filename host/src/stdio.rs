@@ -147,11 +147,7 @@ where
 /// message crossed four tasks on two workers and, through tokio's blocking
 /// stdin and stdout, two more threads: context switches were a third of the
 /// host's CPU per call.
-pub async fn serve_process<S>(
-    service: S,
-    fast: Option<Fast>,
-    max_line: usize,
-) -> anyhow::Result<()>
+pub async fn serve_process<S>(service: S, fast: Option<Fast>, max_line: usize) -> anyhow::Result<()>
 where
     S: rmcp::Service<RoleServer> + 'static,
 {
@@ -725,9 +721,7 @@ mod tests {
     #[tokio::test]
     async fn a_client_that_may_be_asked_things_is_served_by_rmcp() {
         let mut client = Client::with_fast_path().await;
-        client
-            .initialize_offering(json!({ "sampling": {} }))
-            .await;
+        client.initialize_offering(json!({ "sampling": {} })).await;
         client.send(&add(1, json!({}))).await;
         let answer = client.answer().await;
         assert!(answer["error"].is_object(), "{answer}");

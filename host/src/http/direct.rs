@@ -109,7 +109,18 @@ async fn stateless(direct: &Direct, parts: &Parts, bytes: &[u8]) -> Option<Answe
     let cancel = tokio_util::sync::CancellationToken::new();
     let _cancel_on_drop = cancel.clone().drop_guard();
     let threshold = level.unwrap_or(LoggingLevel::Info);
-    Some(fast::answer(&direct.service, who, &tool, call, threshold, Era::Stateless, cancel).await)
+    Some(
+        fast::answer(
+            &direct.service,
+            who,
+            &tool,
+            call,
+            threshold,
+            Era::Stateless,
+            cancel,
+        )
+        .await,
+    )
 }
 
 /// A `tools/call` in a session, when the session needs nothing of rmcp
@@ -122,7 +133,18 @@ async fn session(direct: &Direct, parts: &Parts, bytes: &[u8]) -> Option<Answer>
     // Cancelled by `notifications/cancelled`, or when the client goes away.
     let _cancel_on_drop = held.cancel.clone().drop_guard();
     let cancel = held.cancel.clone();
-    Some(fast::answer(&direct.service, who, &tool, call, level, Era::Session, cancel).await)
+    Some(
+        fast::answer(
+            &direct.service,
+            who,
+            &tool,
+            call,
+            level,
+            Era::Session,
+            cancel,
+        )
+        .await,
+    )
 }
 
 /// The answer as HTTP: JSON, or SSE when log lines go first.

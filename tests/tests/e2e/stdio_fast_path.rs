@@ -28,7 +28,9 @@ fn stateless_meta() -> Value {
 /// The same call's result on the fast path (`meta`) and through rmcp
 /// (`meta` with a progress token).
 async fn both_ways(stdio: &mut RawStdio, tool: &str, arguments: Value, meta: &Value) {
-    let fast = stdio.request(&call(1, tool, arguments.clone(), meta.clone())).await;
+    let fast = stdio
+        .request(&call(1, tool, arguments.clone(), meta.clone()))
+        .await;
     let mut tracked = meta.clone();
     tracked["progressToken"] = json!("p");
     let through_rmcp = stdio.request(&call(2, tool, arguments, tracked)).await;
@@ -58,7 +60,12 @@ async fn calls_answer_alike_on_the_fast_path_and_through_rmcp() {
         both_ways(&mut stateless, tool, arguments.clone(), &stateless_meta()).await;
     }
     let answer = stateless
-        .request(&call(3, "misbehave_echo", json!({ "text": "x" }), stateless_meta()))
+        .request(&call(
+            3,
+            "misbehave_echo",
+            json!({ "text": "x" }),
+            stateless_meta(),
+        ))
         .await;
     assert_eq!(answer["result"]["resultType"], "complete", "{answer}");
 }
