@@ -13,6 +13,7 @@ use crate::catalog::Catalog;
 use crate::config::{
     ByteSize, Config, HttpConfig, HumanDuration, JwtConfig, LimitOverrides, RateLimitConfig,
 };
+use crate::mcp::rounds::Rounds;
 use crate::metrics::Metrics;
 use crate::runtime::Runtime;
 use crate::service::CallService;
@@ -273,10 +274,11 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let (listen, http_config) = args.http.apply(config.http.clone())?;
     let scopes = Arc::new(ScopePolicy::new(http_config.auth.scopes.clone()));
     let catalog = Arc::new(Catalog::from_config(&config.server));
+    let rounds = Arc::new(Rounds::new(config.server.request_state_key()?.as_deref())?);
     let runtime = Runtime::new(config, overrides)?;
     let metrics = Metrics::with_outbound(runtime.outbound_stats());
     let service = CallService::new(catalog.clone(), metrics.clone(), scopes.clone());
-    let handler = mcp::Handler::new(service.clone());
+    let handler = mcp::Handler::new(service.clone()).with_rounds(rounds.clone());
     // Bind before loading, so a taken port fails at once.
     let http = match listen {
         Some(listen) => {
@@ -284,6 +286,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
             let parts = http::Parts {
                 service: service.clone(),
                 scopes,
+                rounds,
             };
             let router = http::router(&http_config, listen, parts, streams.clone())?;
             let listener = tokio::net::TcpListener::bind(listen)
@@ -344,6 +347,7 @@ async fn dev(args: DevArgs) -> anyhow::Result<ExitCode> {
 async fn serve_stdio(handler: mcp::Handler) -> anyhow::Result<()> {
     let fast = crate::stdio::Fast {
         service: handler.service().clone(),
+        rounds: handler.rounds(),
         level: handler.session_level(),
     };
     crate::stdio::serve_process(handler, Some(fast), crate::stdio::MAX_LINE).await

@@ -110,9 +110,28 @@ pub struct ServerConfig {
     /// `~/.local/share/toolhost`.
     #[serde(default)]
     pub data_dir: Option<PathBuf>,
+    /// The key (32 bytes or more) that seals the `requestState` of
+    /// 2026-07-28 `input_required` results, from `${env:NAME}` or
+    /// `${file:PATH}`. Replicas behind one address share it, so that a
+    /// retry may reach any of them; without it each process picks a random
+    /// key, and a restart invalidates questions in flight.
+    #[serde(default)]
+    pub request_state_key: Option<String>,
 }
 
 impl ServerConfig {
+    /// `request_state_key` with its references expanded.
+    pub fn request_state_key(&self) -> anyhow::Result<Option<Vec<u8>>> {
+        self.request_state_key
+            .as_deref()
+            .map(|template| {
+                crate::runtime::outbound::expand(template)
+                    .map(String::into_bytes)
+                    .map_err(|e| anyhow::anyhow!("server.request_state_key: {e}"))
+            })
+            .transpose()
+    }
+
     /// `data_dir`, or its default; `None` when neither it nor `$HOME` is
     /// set.
     pub fn data_dir(&self) -> Option<PathBuf> {
@@ -204,6 +223,7 @@ impl Default for ServerConfig {
             schema_size: None,
             schema_checks: None,
             data_dir: None,
+            request_state_key: None,
         }
     }
 }

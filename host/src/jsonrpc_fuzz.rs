@@ -307,6 +307,7 @@ fn a_stdio_session_answers_a_ping_after_any_lines() {
         let handler = Handler::new(service.clone());
         let fast = stdio::Fast {
             service: service.clone(),
+            rounds: handler.rounds(),
             level: handler.session_level(),
         };
         let server = tokio::spawn(stdio::serve(
@@ -401,6 +402,7 @@ fn any_post_to_mcp_gets_an_answer_that_is_not_a_server_error() {
         let parts = crate::http::Parts {
             service: service.clone(),
             scopes: Arc::new(ScopePolicy::new(BTreeMap::new())),
+            rounds: Arc::new(crate::mcp::rounds::Rounds::random()),
         };
         let streams = CancellationToken::new();
         let listen = "127.0.0.1:0".parse().unwrap();

@@ -50,6 +50,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::jsonrpc::{self, Kind, Rejection};
 use crate::mcp::fast::{self, Call, Era};
+use crate::mcp::rounds::Rounds;
 use crate::service::{CallService, Who};
 
 /// Longest message accepted on stdin by default; longer lines are answered
@@ -73,6 +74,7 @@ const ANSWERS: usize = 64;
 #[derive(Clone)]
 pub struct Fast {
     pub service: CallService,
+    pub rounds: Arc<Rounds>,
     /// The session's log level, shared with the handler, which answers
     /// `logging/setLevel`.
     pub level: Arc<Mutex<LoggingLevel>>,
@@ -395,11 +397,22 @@ impl Fast {
         let Some(serial) = window.open_fast(&call.id, cancel.clone()).await else {
             return false;
         };
-        let (service, window, answers) = (self.service.clone(), window.clone(), answers.clone());
+        let (service, rounds) = (self.service.clone(), self.rounds.clone());
+        let (window, answers) = (window.clone(), answers.clone());
         tokio::spawn(async move {
             let id = call.id.clone();
-            let answer =
-                fast::answer(&service, who, &tool, call, threshold, era, cancel.clone()).await;
+            let cancel_call = cancel.clone();
+            let answer = fast::answer(
+                &service,
+                &rounds,
+                who,
+                &tool,
+                call,
+                threshold,
+                era,
+                cancel_call,
+            )
+            .await;
             // A cancelled request gets no answer.
             if !cancel.is_cancelled() {
                 let mut lines = Vec::new();
@@ -633,6 +646,7 @@ mod tests {
             let service = crate::service::tests::math_service_with(Default::default()).await;
             let fast = Fast {
                 service,
+                rounds: Arc::new(Rounds::random()),
                 level: Arc::new(Mutex::new(LoggingLevel::Info)),
             };
             Self::serving(Some(fast), MAX_LINE)

@@ -35,6 +35,7 @@ use super::session::{SESSION_HEADER, Sessions};
 use crate::caller::{Caller, RequestId};
 use crate::catalog::Tool;
 use crate::mcp::fast::{self, Answer, Call, Era, STATELESS};
+use crate::mcp::rounds::Rounds;
 use crate::service::{CallService, Who};
 
 /// The session versions rmcp speaks, which this path serves in a session.
@@ -43,6 +44,7 @@ const SESSION_VERSIONS: [&str; 3] = ["2025-11-25", "2025-06-18", "2025-03-26"];
 #[derive(Clone)]
 pub struct Direct {
     pub service: CallService,
+    pub rounds: Arc<Rounds>,
     pub sessions: std::sync::Arc<Sessions>,
     pub max_body: usize,
 }
@@ -112,6 +114,7 @@ async fn stateless(direct: &Direct, parts: &Parts, bytes: &[u8]) -> Option<Answe
     Some(
         fast::answer(
             &direct.service,
+            &direct.rounds,
             who,
             &tool,
             call,
@@ -136,6 +139,7 @@ async fn session(direct: &Direct, parts: &Parts, bytes: &[u8]) -> Option<Answer>
     Some(
         fast::answer(
             &direct.service,
+            &direct.rounds,
             who,
             &tool,
             call,

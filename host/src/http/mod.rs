@@ -55,6 +55,7 @@ use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetReques
 use crate::caller::ScopePolicy;
 use crate::config::HttpConfig;
 use crate::mcp::Handler;
+use crate::mcp::rounds::Rounds;
 use crate::metrics::Metrics;
 use crate::service::CallService;
 
@@ -62,6 +63,8 @@ use crate::service::CallService;
 pub struct Parts {
     pub service: CallService,
     pub scopes: Arc<ScopePolicy>,
+    /// Seals the state of `input_required` results.
+    pub rounds: Arc<Rounds>,
 }
 
 /// Builds the router. `streams` ends every MCP session and stream when
@@ -104,7 +107,7 @@ pub fn router(
         .with_max_request_body_bytes(max_body)
         .with_json_response(true)
         .with_cancellation_token(streams);
-    let handler = Handler::new(parts.service.clone());
+    let handler = Handler::new(parts.service.clone()).with_rounds(parts.rounds.clone());
     let mut sessions = LocalSessionManager::default();
     sessions.session_config.keep_alive = Some(config.session_idle_timeout.0);
     let sessions = Arc::new(sessions);
@@ -136,6 +139,7 @@ pub fn router(
     );
     let fast_path = direct::Direct {
         service: parts.service.clone(),
+        rounds: parts.rounds.clone(),
         sessions: sessions.clone(),
         max_body,
     };

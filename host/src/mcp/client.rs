@@ -150,6 +150,18 @@ async fn sample(
     uris: &UriMap,
 ) -> Result<SamplingResponse, String> {
     offers(peer, "sampling", |c| c.sampling.is_some())?;
+    let params = serde_json::from_value(sampling_params(request, uris)?)
+        .map_err(|e| format!("the sampling request is not valid MCP: {e}"))?;
+    let result = peer
+        .create_message(params)
+        .await
+        .map_err(|e| format!("the client refused or failed the sampling request: {e}"))?;
+    sampling_answer(&serde_json::to_value(&result).map_err(|e| e.to_string())?)
+}
+
+/// A group's sampling request as the params of MCP's
+/// `sampling/createMessage`.
+pub fn sampling_params(request: SamplingRequest, uris: &UriMap) -> Result<Value, String> {
     let mut messages = Vec::with_capacity(request.messages.len());
     for message in request.messages {
         let content = serde_json::to_value(to_content_block(message.content, uris))
@@ -183,13 +195,11 @@ async fn sample(
             .collect();
         params["modelPreferences"] = json!({ "hints": hints });
     }
-    let params = serde_json::from_value(params)
-        .map_err(|e| format!("the sampling request is not valid MCP: {e}"))?;
-    let result = peer
-        .create_message(params)
-        .await
-        .map_err(|e| format!("the client refused or failed the sampling request: {e}"))?;
-    let result = serde_json::to_value(&result).map_err(|e| e.to_string())?;
+    Ok(params)
+}
+
+/// The client's `CreateMessageResult` (JSON), in the group's terms.
+pub fn sampling_answer(result: &Value) -> Result<SamplingResponse, String> {
     let content = match &result["content"] {
         Value::Array(parts) => parts.first().cloned().unwrap_or(Value::Null),
         one => one.clone(),
@@ -234,22 +244,34 @@ async fn elicit(
     requested_schema: &str,
 ) -> Result<ElicitResponse, String> {
     offers(peer, "elicitation", |c| c.elicitation.is_some())?;
-    let schema: Value = serde_json::from_str(requested_schema)
-        .map_err(|e| format!("the requested schema is not JSON: {e}"))?;
-    let params = serde_json::from_value(json!({
-        "mode": "form",
-        "message": message,
-        "requestedSchema": schema,
-    }))
-    .map_err(|e| {
-        format!("the requested schema is not one MCP elicitation accepts (a flat object of strings, numbers, booleans and enums): {e}")
-    })?;
+    let params = serde_json::from_value(elicitation_params(message, requested_schema)?)
+        .map_err(|e| {
+            format!("the requested schema is not one MCP elicitation accepts (a flat object of strings, numbers, booleans and enums): {e}")
+        })?;
     let result = peer
         .create_elicitation(params)
         .await
         .map_err(|e| format!("the client refused or failed the elicitation: {e}"))?;
-    let result = serde_json::to_value(&result).map_err(|e| e.to_string())?;
-    Ok(ElicitResponse {
+    Ok(elicitation_answer(
+        &serde_json::to_value(&result).map_err(|e| e.to_string())?,
+    ))
+}
+
+/// A group's elicitation as the params of MCP's `elicitation/create`
+/// (form mode).
+pub fn elicitation_params(message: String, requested_schema: &str) -> Result<Value, String> {
+    let schema: Value = serde_json::from_str(requested_schema)
+        .map_err(|e| format!("the requested schema is not JSON: {e}"))?;
+    Ok(json!({
+        "mode": "form",
+        "message": message,
+        "requestedSchema": schema,
+    }))
+}
+
+/// The client's `ElicitResult` (JSON), in the group's terms.
+pub fn elicitation_answer(result: &Value) -> ElicitResponse {
+    ElicitResponse {
         action: match result["action"].as_str() {
             Some("accept") => ElicitAction::Accept,
             Some("decline") => ElicitAction::Decline,
@@ -259,5 +281,5 @@ async fn elicit(
             .get("content")
             .filter(|c| !c.is_null())
             .map(Value::to_string),
-    })
+    }
 }

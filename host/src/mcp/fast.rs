@@ -17,12 +17,13 @@
 
 use std::sync::Arc;
 
-use rmcp::model::{CallToolResult, LoggingLevel, ResultType};
+use rmcp::model::{LoggingLevel, ResultType};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 use tokio_util::sync::CancellationToken;
 
 use super::client::StatelessClient;
+use super::rounds::{self, Answers, Asking, Rounds};
 use super::to_call_result;
 use crate::catalog::Tool;
 use crate::service::{CallService, Who};
@@ -115,17 +116,20 @@ pub struct Answer {
 
 /// The answer to a call.
 #[derive(Serialize)]
-struct Reply<'a> {
+struct Reply<'a, R> {
     jsonrpc: &'static str,
     id: &'a Value,
-    result: &'a CallToolResult,
+    result: &'a R,
 }
 
 /// Calls `tool` (already looked up for `who`) with `call`'s arguments and
 /// answers it; log lines at or above `threshold` are kept for the answer.
-/// The call stops when `cancel` fires.
+/// The call stops when `cancel` fires. In a stateless request, a question
+/// the group asks ends the call with an `input_required` result sealed by
+/// `rounds` (whose retry, carrying answers, goes through rmcp).
 pub async fn answer(
     service: &CallService,
+    rounds: &Rounds,
     who: Who<'_>,
     tool: &Arc<Tool>,
     call: Call,
@@ -139,12 +143,39 @@ pub async fn answer(
         logs: Default::default(),
     };
     let arguments = call.params.arguments.unwrap_or_default();
-    let outcome = service.call(who, tool, arguments, &client, cancel).await;
-    let mut result = to_call_result(tool, outcome);
-    // `resultType` is of the 2026-07-28 era.
-    result.result_type = match era {
-        Era::Stateless => Some(ResultType::COMPLETE),
-        Era::Session => None,
+    let response = match era {
+        Era::Session => {
+            let outcome = service.call(who, tool, arguments, &client, cancel).await;
+            let mut result = to_call_result(tool, outcome);
+            // `resultType` is of the 2026-07-28 era.
+            result.result_type = None;
+            reply(&call.id, &result)
+        }
+        Era::Stateless => {
+            let capabilities = call.params.meta.get(STATELESS_META[1]);
+            // Only a client that can answer questions is asked any; only
+            // then is the binding of their state needed.
+            let asks = capabilities
+                .is_some_and(|c| c.get("sampling").is_some() || c.get("elicitation").is_some());
+            let subject = who.caller.map(|c| c.subject.as_str());
+            let binding = asks.then(|| rounds::binding(subject, &tool.name, &arguments));
+            let stop = cancel.child_token();
+            let asking = Asking::new(&client, Answers::default(), capabilities, stop.clone());
+            let outcome = service.call(who, tool, arguments, &asking, stop).await;
+            match (asking.into_question(), binding) {
+                ((Some(question), answers), Some(binding)) => {
+                    match rounds.input_required(&binding, answers, question) {
+                        Ok(result) => reply(&call.id, &result),
+                        Err(message) => error_reply(&call.id, &message),
+                    }
+                }
+                _ => {
+                    let mut result = to_call_result(tool, outcome);
+                    result.result_type = Some(ResultType::COMPLETE);
+                    reply(&call.id, &result)
+                }
+            }
+        }
     };
     let logs = client.logs.into_inner().unwrap_or_else(|e| e.into_inner());
     Answer {
@@ -159,14 +190,29 @@ pub async fn answer(
                 .to_string()
             })
             .collect(),
-        // Straight to text: no JSON tree in between.
-        response: serde_json::to_string(&Reply {
-            jsonrpc: "2.0",
-            id: &call.id,
-            result: &result,
-        })
-        .unwrap_or_default(),
+        response,
     }
+}
+
+/// A response as JSON text, straight from the result: no JSON tree in
+/// between.
+fn reply<R: Serialize>(id: &Value, result: &R) -> String {
+    serde_json::to_string(&Reply {
+        jsonrpc: "2.0",
+        id,
+        result,
+    })
+    .unwrap_or_default()
+}
+
+/// An internal-error response saying `message`.
+fn error_reply(id: &Value, message: &str) -> String {
+    json!({
+        "jsonrpc": "2.0",
+        "id": id,
+        "error": { "code": -32603, "message": message },
+    })
+    .to_string()
 }
 
 /// Whether the `initialize` request in `bytes` offers anything the server

@@ -6,6 +6,8 @@
 //! - [`client`]: the peer as the call service's client (log, progress,
 //!   sampling, elicitation).
 //! - [`notify`]: list changes, resource updates and host notices.
+//! - [`rounds`]: questions a group asks a 2026-07-28 client, as
+//!   `input_required` results and retries.
 //! - [`fast`]: the `tools/call` fast path the transports take around rmcp
 //!   when a call needs nothing of a session.
 
@@ -18,6 +20,7 @@ pub mod client;
 pub mod convert;
 pub mod fast;
 mod notify;
+pub mod rounds;
 
 use std::collections::{BTreeMap, HashSet};
 use std::sync::{Arc, Mutex};
@@ -28,8 +31,8 @@ use rmcp::model::{
     GetPromptRequestParams, GetPromptResponse, GetPromptResult, Implementation,
     InitializeRequestParams, InitializeResult, ListPromptsResult, ListResourceTemplatesResult,
     ListResourcesResult, ListToolsResult, LoggingLevel, PaginatedRequestParams, PromptMessage,
-    ReadResourceRequestParams, ReadResourceResponse, ReadResourceResult, Reference,
-    ServerCapabilities, ServerConfig, SetLevelRequestParams, SubscribeRequestParams,
+    ProtocolVersion, ReadResourceRequestParams, ReadResourceResponse, ReadResourceResult,
+    Reference, ServerCapabilities, ServerConfig, SetLevelRequestParams, SubscribeRequestParams,
     SubscriptionFilter, Tool as McpTool, UnsubscribeRequestParams,
 };
 use rmcp::service::{NotificationContext, RequestContext, SubscriptionContext};
@@ -42,6 +45,7 @@ use crate::caller::{self, Caller};
 use crate::service::{CallService, Completing, CompletionRef, Who};
 use client::PeerClient;
 use convert::{to_content_block, to_mcp_error, to_resource_contents, to_role};
+use rounds::{Asking, Rounds};
 
 /// Longest `initialize` and `server/discover` wait for the initial load,
 /// so that instructions describe the groups; a client's first list waits
@@ -56,6 +60,8 @@ pub struct Handler {
     min_level: Arc<Mutex<LoggingLevel>>,
     /// Resource URIs (as published) this client subscribed to.
     subscriptions: Arc<Mutex<HashSet<String>>>,
+    /// Seals the state of `input_required` results.
+    rounds: Arc<Rounds>,
 }
 
 /// Who is asking, as the transport told rmcp.
@@ -67,12 +73,25 @@ fn who(context: &RequestContext<RoleServer>) -> Who<'_> {
 }
 
 impl Handler {
+    /// A handler whose `input_required` states are sealed with a random
+    /// key (see [`Self::with_rounds`]).
     pub fn new(service: CallService) -> Self {
         Self {
             service,
             min_level: Arc::new(Mutex::new(LoggingLevel::Info)),
             subscriptions: Arc::default(),
+            rounds: Arc::new(Rounds::random()),
         }
+    }
+
+    /// The same handler, sealing `input_required` states with `rounds`.
+    pub fn with_rounds(self, rounds: Arc<Rounds>) -> Self {
+        Self { rounds, ..self }
+    }
+
+    /// What seals this handler's `input_required` states.
+    pub fn rounds(&self) -> Arc<Rounds> {
+        self.rounds.clone()
     }
 
     /// The call service behind this handler.
@@ -89,7 +108,7 @@ impl Handler {
     /// A handler for another client: same service, its own log level and
     /// subscriptions.
     pub fn for_new_client(&self) -> Self {
-        Self::new(self.service.clone())
+        Self::new(self.service.clone()).with_rounds(self.rounds.clone())
     }
 
     /// The client of one request.
@@ -388,17 +407,44 @@ impl ServerHandler for Handler {
             .find_tool(who, &request.name)
             .await
             .map_err(to_mcp_error)?;
+        let arguments = request.arguments.unwrap_or_default();
+        let client = self.client(&context);
+        if context.meta.protocol_version() != Some(ProtocolVersion::V_2026_07_28) {
+            let outcome = self
+                .service
+                .call(who, &tool, arguments, &client, context.ct.clone())
+                .await;
+            return Ok(to_call_result(&tool, outcome).into());
+        }
+        // 2026-07-28: questions to the client become `input_required`.
+        let subject = who.caller.map(|c| c.subject.as_str());
+        let binding = rounds::binding(subject, &tool.name, &arguments);
+        let answers = self
+            .rounds
+            .resume(
+                &binding,
+                request.request_state.as_deref(),
+                request.input_responses.as_ref(),
+            )
+            .map_err(|message| McpError::invalid_params(message, None))?;
+        let capabilities = context
+            .meta
+            .client_capabilities()
+            .and_then(|c| serde_json::to_value(c).ok());
+        let stop = context.ct.child_token();
+        let asking = Asking::new(&client, answers, capabilities.as_ref(), stop.clone());
         let outcome = self
             .service
-            .call(
-                who,
-                &tool,
-                request.arguments.unwrap_or_default(),
-                &self.client(&context),
-                context.ct.clone(),
-            )
+            .call(who, &tool, arguments, &asking, stop)
             .await;
-        Ok(to_call_result(&tool, outcome).into())
+        match asking.into_question() {
+            (Some(question), answers) => self
+                .rounds
+                .input_required(&binding, answers, question)
+                .map(CallToolResponse::InputRequired)
+                .map_err(|message| McpError::internal_error(message, None)),
+            (None, _) => Ok(to_call_result(&tool, outcome).into()),
+        }
     }
 
     async fn set_level(

@@ -271,7 +271,10 @@ fn header(name: &str, template: &str) -> anyhow::Result<(HeaderName, HeaderValue
     Ok((name, value))
 }
 
-fn expand(template: &str) -> anyhow::Result<String> {
+/// `template` with each `${env:NAME}` and `${file:PATH}` replaced by the
+/// variable or the file's contents (less a final line break); errors never
+/// contain a value.
+pub(crate) fn expand(template: &str) -> anyhow::Result<String> {
     let mut out = String::new();
     let mut rest = template;
     while let Some(start) = rest.find("${") {

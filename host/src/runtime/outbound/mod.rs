@@ -13,6 +13,7 @@
 
 mod address;
 mod grant;
+pub(crate) use grant::expand;
 mod send;
 
 use std::sync::Arc;
