@@ -13,6 +13,7 @@ mod http_basics;
 mod http_hardening;
 mod http_limits;
 mod identity;
+mod input_required;
 mod loading;
 mod loading_budget;
 mod outbound;

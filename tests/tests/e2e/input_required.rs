@@ -1,0 +1,191 @@
+//! A group's questions to a 2026-07-28 client (SEP-2322): the host answers
+//! `input_required` with the question and a sealed `requestState`, and the
+//! client's retry, carrying the answer, resumes the operation. Measured
+//! with rmcp's client in its 2026 mode (which drives the rounds itself),
+//! and on the wire, over HTTP and stdio: several rounds, a state that was
+//! tampered with or is used for another request, a client that declared
+//! no such capability.
+
+use rmcp::model::{CallToolRequestParams, ProtocolVersion};
+use rmcp::service::ClientLifecycleMode;
+use serde_json::{Value, json};
+use toolhost_tests::http::{HttpServer, http_client};
+use toolhost_tests::raw_stdio::RawStdio;
+use toolhost_tests::{CONFORMANCE, Notes, PluginDir, SAMPLED_TEXT, bounded};
+
+const UNPREFIXED: &str = "[groups.conformance]\nnamespace = \"\"\n";
+
+fn conformance() -> PluginDir {
+    let dir = PluginDir::with(&[CONFORMANCE]);
+    dir.set_config(UNPREFIXED);
+    dir
+}
+
+fn meta(capabilities: Value) -> Value {
+    json!({
+        "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+        "io.modelcontextprotocol/clientCapabilities": capabilities,
+        "io.modelcontextprotocol/clientInfo": { "name": "raw", "version": "0" },
+    })
+}
+
+/// A 2026-07-28 `tools/call` of `tool`, retrying with `retry` (the
+/// `inputResponses` and `requestState` members) when given.
+fn call(id: u64, tool: &str, capabilities: Value, retry: Option<(Value, &str)>) -> Value {
+    let mut params = json!({ "name": tool, "arguments": {}, "_meta": meta(capabilities) });
+    if let Some((responses, state)) = retry {
+        params["inputResponses"] = responses;
+        params["requestState"] = json!(state);
+    }
+    json!({ "jsonrpc": "2.0", "id": id, "method": "tools/call", "params": params })
+}
+
+async fn post(server: &HttpServer, body: &Value) -> Value {
+    let tool = body["params"]["name"].as_str().unwrap();
+    let response = http_client()
+        .post(server.url("/mcp"))
+        .header("content-type", "application/json")
+        .header("accept", "application/json, text/event-stream")
+        .header("mcp-protocol-version", "2026-07-28")
+        .header("mcp-method", "tools/call")
+        .header("mcp-name", tool)
+        .body(body.to_string())
+        .send()
+        .await
+        .unwrap();
+    let text = response.text().await.unwrap();
+    let json = text
+        .lines()
+        .filter_map(|line| line.strip_prefix("data: "))
+        .rfind(|data| !data.is_empty())
+        .unwrap_or(&text);
+    serde_json::from_str(json).unwrap_or_else(|e| panic!("{e}: {text}"))
+}
+
+/// The one question of an `input_required` answer: its key, its request
+/// and the state to send back.
+fn question(answer: &Value) -> (String, Value, String) {
+    let result = &answer["result"];
+    assert_eq!(result["resultType"], "input_required", "{answer}");
+    let requests = result["inputRequests"].as_object().unwrap();
+    assert_eq!(requests.len(), 1, "{answer}");
+    let (key, request) = requests.iter().next().unwrap();
+    let state = result["requestState"].as_str().unwrap().to_owned();
+    (key.clone(), request.clone(), state)
+}
+
+fn accept(key: &str, content: Value) -> Value {
+    json!({ key: { "action": "accept", "content": content } })
+}
+
+#[tokio::test]
+async fn a_2026_client_answers_questions_by_retrying() {
+    let dir = conformance();
+    let server = HttpServer::start(&dir, &[]).await;
+    let notes = Notes {
+        elicit_answer: Some(json!({ "name": "Ada", "color": "blue" })),
+        ..Notes::default()
+    };
+    let lifecycle = ClientLifecycleMode::Discover {
+        preferred_versions: vec![ProtocolVersion::V_2026_07_28],
+    };
+    let client = server.connect_as(notes, None, lifecycle).await.unwrap();
+
+    let call = |name: &'static str, arguments: Value| {
+        let request =
+            CallToolRequestParams::new(name).with_arguments(arguments.as_object().unwrap().clone());
+        let client = &client;
+        async move {
+            let result = bounded(name, client.call_tool(request)).await.unwrap();
+            serde_json::to_value(result).unwrap()
+        }
+    };
+    let sampled = call("test_sampling", json!({ "prompt": "Say hi" })).await;
+    assert!(sampled.to_string().contains(SAMPLED_TEXT), "{sampled}");
+    assert_eq!(client.service().sampled.lock().unwrap().len(), 1);
+
+    // Two questions, one round each; each reaches the user once although
+    // the operation runs three times.
+    let answered = call("test_input_required_result_multi_round", json!({})).await;
+    assert_eq!(
+        answered["content"][0]["text"], "Ada likes blue",
+        "{answered}"
+    );
+    assert_eq!(
+        *client.service().elicited.lock().unwrap(),
+        [
+            "Step 1: What is your name?",
+            "Step 2: What is your favorite color?"
+        ]
+    );
+    let _ = bounded("close", client.cancel()).await;
+}
+
+#[tokio::test]
+async fn rounds_on_the_wire_and_states_that_do_not_verify() {
+    let dir = conformance();
+    let server = HttpServer::start(&dir, &[]).await;
+    let tool = "test_input_required_result_multi_round";
+    let can_elicit = json!({ "elicitation": {} });
+
+    let first = post(&server, &call(1, tool, can_elicit.clone(), None)).await;
+    let (key, request, state) = question(&first);
+    assert_eq!(request["method"], "elicitation/create", "{first}");
+    assert_eq!(request["params"]["message"], "Step 1: What is your name?");
+    let retry = (accept(&key, json!({ "name": "Ada" })), state.as_str());
+    let second = post(&server, &call(2, tool, can_elicit.clone(), Some(retry))).await;
+    let (key2, request, state2) = question(&second);
+    assert_eq!(
+        request["params"]["message"],
+        "Step 2: What is your favorite color?"
+    );
+    assert_ne!(state, state2);
+    let retry = (accept(&key2, json!({ "color": "blue" })), state2.as_str());
+    let done = post(&server, &call(3, tool, can_elicit.clone(), Some(retry))).await;
+    assert_eq!(done["result"]["resultType"], "complete", "{done}");
+    assert_eq!(
+        done["result"]["content"][0]["text"], "Ada likes blue",
+        "{done}"
+    );
+
+    // Tampered with, or issued for another tool: refused, saying why.
+    let tampered = format!("{state2}x");
+    let retry = (accept(&key2, json!({ "color": "red" })), tampered.as_str());
+    let refused = post(&server, &call(4, tool, can_elicit.clone(), Some(retry))).await;
+    assert_eq!(refused["error"]["code"], -32602, "{refused}");
+    let message = refused["error"]["message"].as_str().unwrap();
+    assert!(message.contains("failed verification"), "{message}");
+    let other = "test_input_required_result_request_state";
+    let retry = (accept(&key2, json!({ "ok": true })), state2.as_str());
+    let foreign = post(&server, &call(5, other, can_elicit, Some(retry))).await;
+    assert_eq!(foreign["error"]["code"], -32602, "{foreign}");
+
+    // A client that cannot answer is not asked: the operation hears why.
+    let unasked = post(&server, &call(6, tool, json!({}), None)).await;
+    assert_eq!(unasked["result"]["resultType"], "complete", "{unasked}");
+    assert_eq!(unasked["result"]["isError"], true, "{unasked}");
+    assert!(
+        unasked.to_string().contains("does not offer it"),
+        "{unasked}"
+    );
+}
+
+#[tokio::test]
+async fn rounds_over_stdio() {
+    let dir = conformance();
+    let mut stdio = RawStdio::start(&dir).await;
+    let tool = "test_input_required_result_request_state";
+    let can_elicit = json!({ "elicitation": {} });
+    // The first round takes the fast path, the retry goes through rmcp.
+    let first = stdio
+        .request(&call(1, tool, can_elicit.clone(), None))
+        .await;
+    let (key, _, state) = question(&first);
+    let retry = (accept(&key, json!({ "ok": true })), state.as_str());
+    let done = stdio.request(&call(2, tool, can_elicit, Some(retry))).await;
+    assert_eq!(done["result"]["resultType"], "complete", "{done}");
+    assert_eq!(
+        done["result"]["content"][0]["text"], "state-ok: action=accept",
+        "{done}"
+    );
+}
