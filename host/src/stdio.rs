@@ -376,9 +376,10 @@ impl Fast {
     ) -> bool {
         let (era, threshold) = if call.is_plain() && seen.quiet_session() {
             let level = *self.level.lock().unwrap_or_else(|e| e.into_inner());
-            (Era::Session, level)
+            (Era::Session, Some(level))
         } else if let Some(level) = call.stateless_level() {
-            (Era::Stateless, level.unwrap_or(LoggingLevel::Info))
+            // A 2026-07-28 request hears logs only at a level it names.
+            (Era::Stateless, level)
         } else {
             return false;
         };

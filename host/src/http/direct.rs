@@ -28,7 +28,6 @@ use axum::middleware::Next;
 use axum::response::Response;
 use http::request::Parts;
 use http::{HeaderMap, HeaderValue, Method, StatusCode, header};
-use rmcp::model::LoggingLevel;
 use std::sync::Arc;
 
 use super::session::{SESSION_HEADER, Sessions};
@@ -66,6 +65,7 @@ pub async fn serve(State(direct): State<Direct>, request: Request, next: Next) -
     let answer = match door {
         Door::Stateless => stateless(&direct, &parts, &bytes).await,
         Door::Session => session(&direct, &parts, &bytes).await,
+        Door::Removed(method) => return removed(method, &bytes),
     };
     match answer {
         Some(answer) => reply(answer),
@@ -76,10 +76,63 @@ pub async fn serve(State(direct): State<Direct>, request: Request, next: Next) -
     }
 }
 
-/// Which of the two this path might serve, from the headers alone.
+/// Which of the two this path might serve, from the headers alone; or a
+/// stateless request for a method of the session era.
 enum Door {
     Stateless,
     Session,
+    Removed(&'static str),
+}
+
+/// Methods 2026-07-28 removed, and what replaces each.
+const REMOVED: [(&str, &str); 4] = [
+    (
+        "initialize",
+        "a 2026-07-28 client sends no handshake: call server/discover, and send \
+         the protocol version and capabilities in each request's _meta",
+    ),
+    (
+        "logging/setLevel",
+        "name the level in each request's _meta (io.modelcontextprotocol/logLevel)",
+    ),
+    (
+        "resources/subscribe",
+        "open a subscriptions/listen stream naming the resource",
+    ),
+    (
+        "resources/unsubscribe",
+        "cancel the subscriptions/listen stream",
+    ),
+];
+
+/// The answer to a stateless request for a removed method: 404 and
+/// -32601, as the protocol asks, saying what to use instead.
+fn removed(method: &'static str, bytes: &[u8]) -> Response {
+    #[derive(serde::Deserialize)]
+    struct Id {
+        id: Option<serde_json::Value>,
+    }
+    let id = serde_json::from_slice::<Id>(bytes)
+        .ok()
+        .and_then(|r| r.id)
+        .unwrap_or_default();
+    let instead = REMOVED
+        .iter()
+        .find(|(name, _)| *name == method)
+        .map_or("", |(_, instead)| instead);
+    let error = serde_json::json!({
+        "jsonrpc": "2.0",
+        "id": id,
+        "error": {
+            "code": -32601,
+            "message": format!("Method not found: `{method}` is not part of MCP 2026-07-28; {instead}"),
+        },
+    });
+    Response::builder()
+        .status(StatusCode::NOT_FOUND)
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(error.to_string()))
+        .unwrap_or_default()
 }
 
 /// The tool `name` as the caller of `parts` sees it, when this path may
@@ -110,7 +163,8 @@ async fn stateless(direct: &Direct, parts: &Parts, bytes: &[u8]) -> Option<Answe
     // Cancelled if the client goes away: the future is dropped.
     let cancel = tokio_util::sync::CancellationToken::new();
     let _cancel_on_drop = cancel.clone().drop_guard();
-    let threshold = level.unwrap_or(LoggingLevel::Info);
+    // A 2026-07-28 request hears logs only at a level it names.
+    let threshold = level;
     Some(
         fast::answer(
             &direct.service,
@@ -143,7 +197,7 @@ async fn session(direct: &Direct, parts: &Parts, bytes: &[u8]) -> Option<Answer>
             who,
             &tool,
             call,
-            level,
+            Some(level),
             Era::Session,
             cancel,
         )
@@ -154,7 +208,12 @@ async fn session(direct: &Direct, parts: &Parts, bytes: &[u8]) -> Option<Answer>
 /// The answer as HTTP: JSON, or SSE when log lines go first.
 fn reply(answer: Answer) -> Response {
     if answer.logs.is_empty() {
+        let status = match answer.missing_capability {
+            true => StatusCode::BAD_REQUEST,
+            false => StatusCode::OK,
+        };
         return Response::builder()
+            .status(status)
             .header(header::CONTENT_TYPE, "application/json")
             .body(Body::from(answer.response))
             .unwrap_or_default();
@@ -197,8 +256,16 @@ fn eligible(method: &Method, headers: &HeaderMap) -> Option<Door> {
     if !plain {
         None
     } else if !headers.contains_key(SESSION_HEADER) {
-        (is("mcp-protocol-version", STATELESS) && is("mcp-method", "tools/call"))
-            .then_some(Door::Stateless)
+        if !is("mcp-protocol-version", STATELESS) {
+            return None;
+        }
+        if is("mcp-method", "tools/call") {
+            return Some(Door::Stateless);
+        }
+        REMOVED
+            .iter()
+            .find(|(method, _)| is("mcp-method", method))
+            .map(|(method, _)| Door::Removed(method))
     } else {
         SESSION_VERSIONS
             .iter()

@@ -29,6 +29,8 @@ pub struct PeerClient {
     pub progress_token: Option<ProgressToken>,
     /// The level this request asked for (2026-07-28), else the session's.
     pub request_level: Option<LoggingLevel>,
+    /// A 2026-07-28 request: without a level of its own it hears no logs.
+    pub stateless: bool,
     pub session_level: Arc<Mutex<LoggingLevel>>,
 }
 
@@ -36,9 +38,11 @@ impl Client for PeerClient {
     fn log(&self, level: Level, message: String) -> BoxFuture<'_, ()> {
         Box::pin(async move {
             let level = to_logging_level(level);
-            let threshold = self
-                .request_level
-                .unwrap_or_else(|| *self.session_level.lock().unwrap_or_else(|e| e.into_inner()));
+            let threshold = match (self.request_level, self.stateless) {
+                (Some(level), _) => level,
+                (None, true) => return,
+                (None, false) => *self.session_level.lock().unwrap_or_else(|e| e.into_inner()),
+            };
             if severity(level) < severity(threshold) {
                 return;
             }
@@ -97,7 +101,9 @@ const NO_REQUESTS_WHEN_STATELESS: &str = "is not available: this request uses th
 /// before the result; nobody asked for progress; requests to the client
 /// are refused.
 pub struct StatelessClient {
-    pub threshold: LoggingLevel,
+    /// The least severe level sent; `None`: none (a 2026-07-28 request
+    /// that named no level).
+    pub threshold: Option<LoggingLevel>,
     /// A session's client, which declared neither sampling nor elicitation.
     pub in_session: bool,
     pub logs: Mutex<Vec<LoggingMessageNotificationParam>>,
@@ -106,7 +112,10 @@ pub struct StatelessClient {
 impl Client for StatelessClient {
     fn log(&self, level: Level, message: String) -> BoxFuture<'_, ()> {
         let level = to_logging_level(level);
-        if severity(level) >= severity(self.threshold) {
+        if self
+            .threshold
+            .is_some_and(|threshold| severity(level) >= severity(threshold))
+        {
             self.logs.lock().unwrap_or_else(|e| e.into_inner()).push(
                 LoggingMessageNotificationParam::new(level, Value::String(message)),
             );

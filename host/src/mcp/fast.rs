@@ -17,6 +17,7 @@
 
 use std::sync::Arc;
 
+use rmcp::ErrorData as McpError;
 use rmcp::model::{LoggingLevel, ResultType};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
@@ -26,7 +27,7 @@ use super::client::StatelessClient;
 use super::rounds::{self, Answers, Asking, Rounds};
 use super::to_call_result;
 use crate::catalog::Tool;
-use crate::service::{CallService, Who};
+use crate::service::{CallOutcome, CallService, Who};
 
 /// The only protocol version served without a session.
 pub const STATELESS: &str = "2026-07-28";
@@ -112,6 +113,9 @@ impl Call {
 pub struct Answer {
     pub logs: Vec<String>,
     pub response: String,
+    /// The response is the -32021 error (a client capability the request
+    /// needs is missing), which HTTP answers with 400.
+    pub missing_capability: bool,
 }
 
 /// The answer to a call.
@@ -123,7 +127,8 @@ struct Reply<'a, R> {
 }
 
 /// Calls `tool` (already looked up for `who`) with `call`'s arguments and
-/// answers it; log lines at or above `threshold` are kept for the answer.
+/// answers it; log lines at or above `threshold` (if any) are kept for the
+/// answer.
 /// The call stops when `cancel` fires. In a stateless request, a question
 /// the group asks ends the call with an `input_required` result sealed by
 /// `rounds` (whose retry, carrying answers, goes through rmcp).
@@ -133,7 +138,7 @@ pub async fn answer(
     who: Who<'_>,
     tool: &Arc<Tool>,
     call: Call,
-    threshold: LoggingLevel,
+    threshold: Option<LoggingLevel>,
     era: Era,
     cancel: CancellationToken,
 ) -> Answer {
@@ -143,6 +148,7 @@ pub async fn answer(
         logs: Default::default(),
     };
     let arguments = call.params.arguments.unwrap_or_default();
+    let mut missing_capability = false;
     let response = match era {
         Era::Session => {
             let outcome = service.call(who, tool, arguments, &client, cancel).await;
@@ -160,13 +166,29 @@ pub async fn answer(
             let subject = who.caller.map(|c| c.subject.as_str());
             let binding = asks.then(|| rounds::binding(subject, &tool.name, &arguments));
             let stop = cancel.child_token();
-            let asking = Asking::new(&client, Answers::default(), capabilities, stop.clone());
+            let asking = Asking::new(
+                &client,
+                Some(Answers::default()),
+                capabilities,
+                stop.clone(),
+            );
             let outcome = service.call(who, tool, arguments, &asking, stop).await;
-            match (asking.into_question(), binding) {
-                ((Some(question), answers), Some(binding)) => {
-                    match rounds.input_required(&binding, answers, question) {
+            let finished = asking.finish();
+            let missing = match &outcome {
+                CallOutcome::PluginError(error) => finished.missing_capability(&error.message),
+                _ => None,
+            };
+            match (missing, finished.question, binding) {
+                (Some(error), ..) => {
+                    missing_capability = true;
+                    error_reply(&call.id, &error)
+                }
+                (None, Some(question), Some(binding)) => {
+                    match rounds.input_required(&binding, finished.answers, question) {
                         Ok(result) => reply(&call.id, &result),
-                        Err(message) => error_reply(&call.id, &message),
+                        Err(message) => {
+                            error_reply(&call.id, &McpError::internal_error(message, None))
+                        }
                     }
                 }
                 _ => {
@@ -191,6 +213,7 @@ pub async fn answer(
             })
             .collect(),
         response,
+        missing_capability,
     }
 }
 
@@ -205,12 +228,12 @@ fn reply<R: Serialize>(id: &Value, result: &R) -> String {
     .unwrap_or_default()
 }
 
-/// An internal-error response saying `message`.
-fn error_reply(id: &Value, message: &str) -> String {
+/// An error response.
+fn error_reply(id: &Value, error: &McpError) -> String {
     json!({
         "jsonrpc": "2.0",
         "id": id,
-        "error": { "code": -32603, "message": message },
+        "error": error,
     })
     .to_string()
 }

@@ -29,20 +29,22 @@ use std::time::Duration;
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, CompleteRequestParams, CompleteResult, DiscoverResult,
     GetPromptRequestParams, GetPromptResponse, GetPromptResult, Implementation,
-    InitializeRequestParams, InitializeResult, ListPromptsResult, ListResourceTemplatesResult,
-    ListResourcesResult, ListToolsResult, LoggingLevel, PaginatedRequestParams, PromptMessage,
-    ProtocolVersion, ReadResourceRequestParams, ReadResourceResponse, ReadResourceResult,
-    Reference, ServerCapabilities, ServerConfig, SetLevelRequestParams, SubscribeRequestParams,
+    InitializeRequestParams, InitializeResult, InputRequiredResult, InputResponses,
+    ListPromptsResult, ListResourceTemplatesResult, ListResourcesResult, ListToolsResult,
+    LoggingLevel, PaginatedRequestParams, PromptMessage, ProtocolVersion,
+    ReadResourceRequestParams, ReadResourceResponse, ReadResourceResult, Reference,
+    ServerCapabilities, ServerConfig, SetLevelRequestParams, SubscribeRequestParams,
     SubscriptionFilter, Tool as McpTool, UnsubscribeRequestParams,
 };
 use rmcp::service::{NotificationContext, RequestContext, SubscriptionContext};
 use rmcp::{ErrorData as McpError, RoleServer, ServerHandler};
 use serde_json::Value;
+use tokio_util::sync::CancellationToken;
 
 pub use convert::{to_call_result, to_mcp_tool};
 
 use crate::caller::{self, Caller};
-use crate::service::{CallService, Completing, CompletionRef, Who};
+use crate::service::{CallOutcome, CallService, Completing, CompletionRef, Who};
 use client::PeerClient;
 use convert::{to_content_block, to_mcp_error, to_resource_contents, to_role};
 use rounds::{Asking, Rounds};
@@ -119,8 +121,75 @@ impl Handler {
             // A 2026-07-28 request names its own level; older sessions set
             // one with logging/setLevel.
             request_level: context.meta.log_level(),
+            stateless: context.meta.protocol_version() == Some(ProtocolVersion::V_2026_07_28),
             session_level: self.min_level.clone(),
         }
+    }
+
+    /// What an `input_required` state of this request is bound to, when
+    /// the request is of the 2026-07-28 era (earlier clients are asked in
+    /// the session instead).
+    fn binding(
+        &self,
+        context: &RequestContext<RoleServer>,
+        who: Who<'_>,
+        what: &str,
+        arguments: &rmcp::model::JsonObject,
+    ) -> Option<Vec<u8>> {
+        (context.meta.protocol_version() == Some(ProtocolVersion::V_2026_07_28)).then(|| {
+            let subject = who.caller.map(|c| c.subject.as_str());
+            rounds::binding(subject, what, arguments)
+        })
+    }
+
+    /// The client a request's source talks to, and what stops its run.
+    /// With a `binding` (a 2026-07-28 request), a question the source
+    /// asks stops the run to become an `input_required` result (see
+    /// [`Self::conclude`]), and `retry` (the request's `requestState` and
+    /// `inputResponses`) answers the questions of earlier rounds.
+    fn asking<'c>(
+        &self,
+        context: &RequestContext<RoleServer>,
+        client: &'c PeerClient,
+        binding: Option<&[u8]>,
+        retry: (Option<&str>, Option<&InputResponses>),
+    ) -> Result<(Asking<'c>, CancellationToken), McpError> {
+        let answers = binding
+            .map(|binding| self.rounds.resume(binding, retry.0, retry.1))
+            .transpose()
+            .map_err(|message| McpError::invalid_params(message, None))?;
+        let capabilities = context
+            .meta
+            .client_capabilities()
+            .and_then(|c| serde_json::to_value(c).ok());
+        let stop = context.ct.child_token();
+        let asking = Asking::new(client, answers, capabilities.as_ref(), stop.clone());
+        Ok((asking, stop))
+    }
+
+    /// The question that stopped a run, as the `input_required` result
+    /// to answer with; `None` when the run was not stopped by one. A run
+    /// that failed (`failure`, the source's message) after a question it
+    /// needed was refused for want of a capability is answered with the
+    /// error MCP names for that.
+    fn conclude(
+        &self,
+        asking: Asking<'_>,
+        binding: Option<&[u8]>,
+        failure: Option<&str>,
+    ) -> Result<Option<InputRequiredResult>, McpError> {
+        let finished = asking.finish();
+        if let Some(error) = failure.and_then(|f| finished.missing_capability(f)) {
+            return Err(error);
+        }
+        let Some(question) = finished.question else {
+            return Ok(None);
+        };
+        let binding = binding.unwrap_or_default();
+        self.rounds
+            .input_required(binding, finished.answers, question)
+            .map(Some)
+            .map_err(|message| McpError::internal_error(message, None))
     }
 
     async fn instructions(&self, who: Who<'_>) -> Option<String> {
@@ -306,9 +375,15 @@ impl ServerHandler for Handler {
         request: GetPromptRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<GetPromptResponse, McpError> {
-        let arguments = request
-            .arguments
-            .unwrap_or_default()
+        let who = who(&context);
+        let given = request.arguments.unwrap_or_default();
+        let binding = self.binding(
+            &context,
+            who,
+            &format!("prompts/get {}", request.name),
+            &given,
+        );
+        let arguments = given
             .into_iter()
             .map(|(name, value)| {
                 let value = match value {
@@ -318,17 +393,24 @@ impl ServerHandler for Handler {
                 (name, value)
             })
             .collect();
+        let retry = (
+            request.request_state.as_deref(),
+            request.input_responses.as_ref(),
+        );
+        let client = self.client(&context);
+        let (asking, stop) = self.asking(&context, &client, binding.as_deref(), retry)?;
         let outcome = self
             .service
-            .get_prompt(
-                who(&context),
-                &request.name,
-                arguments,
-                &self.client(&context),
-                context.ct.clone(),
-            )
-            .await
-            .map_err(to_mcp_error)?;
+            .get_prompt(who, &request.name, arguments, &asking, stop)
+            .await;
+        let failure = match &outcome {
+            Err(crate::service::Error::Plugin { error, .. }) => Some(error.message.clone()),
+            _ => None,
+        };
+        if let Some(question) = self.conclude(asking, binding.as_deref(), failure.as_deref())? {
+            return Ok(GetPromptResponse::InputRequired(question));
+        }
+        let outcome = outcome.map_err(to_mcp_error)?;
         let prompt = &outcome.prompt;
         let messages = outcome
             .result
@@ -408,43 +490,25 @@ impl ServerHandler for Handler {
             .await
             .map_err(to_mcp_error)?;
         let arguments = request.arguments.unwrap_or_default();
+        let binding = self.binding(&context, who, &tool.name, &arguments);
+        let retry = (
+            request.request_state.as_deref(),
+            request.input_responses.as_ref(),
+        );
         let client = self.client(&context);
-        if context.meta.protocol_version() != Some(ProtocolVersion::V_2026_07_28) {
-            let outcome = self
-                .service
-                .call(who, &tool, arguments, &client, context.ct.clone())
-                .await;
-            return Ok(to_call_result(&tool, outcome).into());
-        }
-        // 2026-07-28: questions to the client become `input_required`.
-        let subject = who.caller.map(|c| c.subject.as_str());
-        let binding = rounds::binding(subject, &tool.name, &arguments);
-        let answers = self
-            .rounds
-            .resume(
-                &binding,
-                request.request_state.as_deref(),
-                request.input_responses.as_ref(),
-            )
-            .map_err(|message| McpError::invalid_params(message, None))?;
-        let capabilities = context
-            .meta
-            .client_capabilities()
-            .and_then(|c| serde_json::to_value(c).ok());
-        let stop = context.ct.child_token();
-        let asking = Asking::new(&client, answers, capabilities.as_ref(), stop.clone());
+        let (asking, stop) = self.asking(&context, &client, binding.as_deref(), retry)?;
         let outcome = self
             .service
             .call(who, &tool, arguments, &asking, stop)
             .await;
-        match asking.into_question() {
-            (Some(question), answers) => self
-                .rounds
-                .input_required(&binding, answers, question)
-                .map(CallToolResponse::InputRequired)
-                .map_err(|message| McpError::internal_error(message, None)),
-            (None, _) => Ok(to_call_result(&tool, outcome).into()),
-        }
+        let failure = match &outcome {
+            CallOutcome::PluginError(error) => Some(error.message.as_str()),
+            _ => None,
+        };
+        Ok(match self.conclude(asking, binding.as_deref(), failure)? {
+            None => to_call_result(&tool, outcome).into(),
+            Some(question) => CallToolResponse::InputRequired(question),
+        })
     }
 
     async fn set_level(

@@ -31,6 +31,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use futures::future::BoxFuture;
+use rmcp::ErrorData as McpError;
 use rmcp::model::{InputRequiredResult, InputResponses, RequestStateCodec, SealOptions};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
@@ -201,21 +202,60 @@ pub fn binding(subject: Option<&str>, tool: &str, arguments: &Map<String, Value>
 /// `stop`) so that the caller answers `input_required`.
 pub struct Asking<'a> {
     inner: &'a dyn Client,
-    answers: Answers,
+    /// `None`: not a 2026-07-28 request; questions go to `inner`.
+    answers: Option<Answers>,
     /// What the client declared it can answer.
     sampling: bool,
     elicitation: bool,
     asked: AtomicU32,
     question: Mutex<Option<(String, Value)>>,
+    /// A capability a question needed that the client did not declare.
+    refused: Mutex<Option<&'static str>>,
     stop: CancellationToken,
+}
+
+/// What `mutex` held, poisoned or not.
+fn take<T>(mutex: Mutex<T>) -> T {
+    mutex.into_inner().unwrap_or_else(|e| e.into_inner())
+}
+
+/// How a run that could ask questions ended.
+pub struct Finished {
+    /// The question that stopped it (key, `{method, params}`).
+    pub question: Option<(String, Value)>,
+    /// The answers it had, to seal for the next round.
+    pub answers: Answers,
+    /// A capability one of its questions needed that the client did not
+    /// declare (`sampling`, `elicitation`).
+    pub refused: Option<&'static str>,
+}
+
+impl Finished {
+    /// The JSON-RPC error MCP names for a request that needed `refused`
+    /// (-32021, with `requiredCapabilities`), when the source failed after
+    /// hearing the client lacks it: it could not do without. `failure` is
+    /// the source's own message.
+    pub fn missing_capability(&self, failure: &str) -> Option<McpError> {
+        let capability = self.refused?;
+        let mut error = McpError::missing_required_client_capability(
+            serde_json::from_value(json!({ capability: {} })).unwrap_or_default(),
+        );
+        error.message = format!(
+            "Missing required client capability: this request needs `{capability}`, which \
+             the client did not declare in its clientCapabilities ({failure})"
+        )
+        .into();
+        Some(error)
+    }
 }
 
 impl<'a> Asking<'a> {
     /// `capabilities` is the request's
     /// `io.modelcontextprotocol/clientCapabilities`; `stop` ends the run.
+    /// Without `answers`, questions go to `inner` as they are.
     pub fn new(
         inner: &'a dyn Client,
-        answers: Answers,
+        answers: Option<Answers>,
         capabilities: Option<&Value>,
         stop: CancellationToken,
     ) -> Self {
@@ -227,18 +267,29 @@ impl<'a> Asking<'a> {
             elicitation: declares("elicitation"),
             asked: AtomicU32::new(0),
             question: Mutex::new(None),
+            refused: Mutex::new(None),
             stop,
         }
     }
 
-    /// The question that stopped the run, if one did; and the answers it
-    /// had, to seal for the next round.
-    pub fn into_question(self) -> (Option<(String, Value)>, Answers) {
-        let question = self
-            .question
-            .into_inner()
-            .unwrap_or_else(|e| e.into_inner());
-        (question, self.answers)
+    /// How the run ended, as far as questions go.
+    pub fn finish(self) -> Finished {
+        Finished {
+            question: take(self.question),
+            answers: self.answers.unwrap_or_default(),
+            refused: take(self.refused),
+        }
+    }
+
+    /// The refusal of a question needing `capability`, which the client
+    /// did not declare.
+    fn refuse<T: Send + 'static>(
+        &self,
+        capability: &'static str,
+    ) -> BoxFuture<'static, Result<T, String>> {
+        *self.refused.lock().unwrap_or_else(|e| e.into_inner()) = Some(capability);
+        let refusal = self.unavailable(capability);
+        Box::pin(async move { Err(refusal) })
     }
 
     /// The answer to the next question, of `kind`, or: stop the run and
@@ -250,13 +301,14 @@ impl<'a> Asking<'a> {
         params: Result<Value, String>,
         answer: impl FnOnce(&Value) -> Result<T, String>,
     ) -> BoxFuture<'static, Result<T, String>> {
+        let answers = self.answers.as_ref().map(|a| &a.0);
         let n = self.asked.fetch_add(1, Ordering::Relaxed) + 1;
         let key = format!("{kind}-{n}");
-        if let Some(value) = self.answers.0.get(&key) {
+        if let Some(value) = answers.and_then(|a| a.get(&key)) {
             let answer = answer(value);
             return Box::pin(async move { answer });
         }
-        if self.answers.0.len() >= MAX_ANSWERS {
+        if answers.is_some_and(|a| a.len() >= MAX_ANSWERS) {
             let refusal = format!(
                 "the operation asked more than {MAX_ANSWERS} questions in one request; \
                  the host stops it there"
@@ -294,9 +346,11 @@ impl Client for Asking<'_> {
         request: SamplingRequest,
         uris: &'b UriMap,
     ) -> BoxFuture<'b, Result<SamplingResponse, String>> {
+        if self.answers.is_none() {
+            return self.inner.sample(request, uris);
+        }
         if !self.sampling {
-            let refusal = self.unavailable("sampling");
-            return Box::pin(async move { Err(refusal) });
+            return self.refuse("sampling");
         }
         let params = sampling_params(request, uris);
         self.next(
@@ -312,9 +366,11 @@ impl Client for Asking<'_> {
         message: String,
         requested_schema: String,
     ) -> BoxFuture<'_, Result<ElicitResponse, String>> {
+        if self.answers.is_none() {
+            return self.inner.elicit(message, requested_schema);
+        }
         if !self.elicitation {
-            let refusal = self.unavailable("elicitation");
-            return Box::pin(async move { Err(refusal) });
+            return self.refuse("elicitation");
         }
         let params = elicitation_params(message, &requested_schema);
         self.next("elicitation", "elicitation/create", params, |value| {
@@ -323,6 +379,9 @@ impl Client for Asking<'_> {
     }
 
     fn unavailable(&self, what: &str) -> String {
+        if self.answers.is_none() {
+            return self.inner.unavailable(what);
+        }
         format!(
             "{what} is not available: the MCP client does not offer it (no `{what}` in \
              its clientCapabilities); the operation must work without it"
