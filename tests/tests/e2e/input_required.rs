@@ -4,7 +4,7 @@
 //! with rmcp's client in its 2026 mode (which drives the rounds itself),
 //! and on the wire, over HTTP and stdio: several rounds, a state that was
 //! tampered with or is used for another request, a client that declared
-//! no such capability.
+//! no such capability (-32021 when the operation needs it).
 
 use rmcp::model::{CallToolRequestParams, ProtocolVersion};
 use rmcp::service::ClientLifecycleMode;
@@ -41,6 +41,11 @@ fn call(id: u64, tool: &str, capabilities: Value, retry: Option<(Value, &str)>) 
 }
 
 async fn post(server: &HttpServer, body: &Value) -> Value {
+    send(server, body).await.1
+}
+
+/// The HTTP status and the JSON-RPC response.
+async fn send(server: &HttpServer, body: &Value) -> (u16, Value) {
     let tool = body["params"]["name"].as_str().unwrap();
     let response = http_client()
         .post(server.url("/mcp"))
@@ -53,13 +58,15 @@ async fn post(server: &HttpServer, body: &Value) -> Value {
         .send()
         .await
         .unwrap();
+    let status = response.status().as_u16();
     let text = response.text().await.unwrap();
     let json = text
         .lines()
         .filter_map(|line| line.strip_prefix("data: "))
         .rfind(|data| !data.is_empty())
         .unwrap_or(&text);
-    serde_json::from_str(json).unwrap_or_else(|e| panic!("{e}: {text}"))
+    let json = serde_json::from_str(json).unwrap_or_else(|e| panic!("{e}: {text}"));
+    (status, json)
 }
 
 /// The one question of an `input_required` answer: its key, its request
@@ -160,14 +167,21 @@ async fn rounds_on_the_wire_and_states_that_do_not_verify() {
     let foreign = post(&server, &call(5, other, can_elicit, Some(retry))).await;
     assert_eq!(foreign["error"]["code"], -32602, "{foreign}");
 
-    // A client that cannot answer is not asked: the operation hears why.
-    let unasked = post(&server, &call(6, tool, json!({}), None)).await;
-    assert_eq!(unasked["result"]["resultType"], "complete", "{unasked}");
-    assert_eq!(unasked["result"]["isError"], true, "{unasked}");
-    assert!(
-        unasked.to_string().contains("does not offer it"),
-        "{unasked}"
+    // A client that cannot answer is not asked; an operation that cannot
+    // do without the answer fails as needing the capability (-32021).
+    let (status, unasked) = send(&server, &call(6, tool, json!({}), None)).await;
+    assert_eq!(status, 400, "{unasked}");
+    assert_eq!(unasked["error"]["code"], -32021, "{unasked}");
+    assert_eq!(
+        unasked["error"]["data"]["requiredCapabilities"],
+        json!({ "elicitation": {} })
     );
+    // One that can do without it goes on: asked by sampling instead.
+    let sampling = json!({ "sampling": {} });
+    let other_way = "test_input_required_result_capabilities";
+    let asked = post(&server, &call(7, other_way, sampling, None)).await;
+    let (_, request, _) = question(&asked);
+    assert_eq!(request["method"], "sampling/createMessage", "{asked}");
 }
 
 #[tokio::test]
