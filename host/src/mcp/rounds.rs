@@ -62,8 +62,8 @@ pub struct Rounds {
 struct State {
     /// Answers of earlier rounds, by question key.
     answers: BTreeMap<String, Value>,
-    /// The question of the last round, which this request answers.
-    asked: String,
+    /// The questions of the last round, which the retry answers.
+    asked: Vec<String>,
 }
 
 /// The answers a run of the operation may use, by question key.
@@ -93,20 +93,32 @@ impl Rounds {
         }
     }
 
-    /// The answers a retry brings: those sealed in `state` and, for the
-    /// question the state says was asked, the client's response. Extra
-    /// responses are ignored. Fails with a message for the client when the
-    /// state is forged, expired, too large or issued for another request.
+    /// The answers a retry brings: those sealed in `state`, then the
+    /// client's `responses` for any other question (the client's own
+    /// answers either way; one it sends early, or without the state, is
+    /// used when the question comes). Fails with a message for the client
+    /// when the state is forged, expired, too large or issued for another
+    /// request.
     pub fn resume(
         &self,
         binding: &[u8],
         state: Option<&str>,
         responses: Option<&InputResponses>,
     ) -> Result<Answers, String> {
-        let Some(state) = state else {
-            // Nothing was asked of this client for this request yet.
-            return Ok(Answers::default());
+        let mut answers = match state {
+            None => BTreeMap::new(),
+            Some(state) => self.open(binding, state)?.answers,
         };
+        for (key, answer) in responses.into_iter().flatten() {
+            if answers.len() >= MAX_ANSWERS {
+                break;
+            }
+            answers.entry(key.clone()).or_insert_with(|| answer.clone());
+        }
+        Ok(Answers(answers))
+    }
+
+    fn open(&self, binding: &[u8], state: &str) -> Result<State, String> {
         if state.len() > MAX_STATE {
             return Err(format!(
                 "requestState is longer than {MAX_STATE} bytes; send the request again without it"
@@ -119,13 +131,8 @@ impl Rounds {
                  and inputResponses"
             )
         })?;
-        let state: State = serde_json::from_slice(&opened)
-            .map_err(|e| format!("requestState does not hold what this host sealed: {e}"))?;
-        let mut answers = state.answers;
-        if let Some(answer) = responses.and_then(|r| r.get(&state.asked)) {
-            answers.insert(state.asked, answer.clone());
-        }
-        Ok(Answers(answers))
+        serde_json::from_slice(&opened)
+            .map_err(|e| format!("requestState does not hold what this host sealed: {e}"))
     }
 
     /// The result that asks `question` (key, then the request as
@@ -139,7 +146,7 @@ impl Rounds {
         let (key, request) = question;
         let state = State {
             answers: answers.0,
-            asked: key.clone(),
+            asked: vec![key.clone()],
         };
         let payload = serde_json::to_vec(&state).map_err(|e| e.to_string())?;
         let sealed = self.codec.seal_with(
@@ -451,25 +458,30 @@ mod tests {
     }
 
     #[test]
-    fn only_the_asked_question_takes_a_response() {
+    fn responses_add_to_the_sealed_answers_without_replacing_them() {
         let rounds = rounds();
         let bound = binding(None, "t", &Map::new());
-        let state = state_of(
-            &rounds
-                .input_required(&bound, Answers::default(), question())
-                .unwrap(),
-        );
+        let first = rounds.input_required(&bound, Answers::default(), question());
+        let state = state_of(&first.unwrap());
+        let declined = json!({ "action": "decline" });
+        let responses = InputResponses::from([("elicitation-1".to_owned(), declined)]);
+        let answers = rounds.resume(&bound, Some(&state), Some(&responses));
+        let (_, request) = question();
+        let second = ("elicitation-2".to_owned(), request);
+        let next = rounds.input_required(&bound, answers.unwrap(), second);
+        let state = state_of(&next.unwrap());
+        // A later response for a sealed question does not replace it.
+        let accepted = json!({ "action": "accept" });
         let responses = InputResponses::from([
-            ("elicitation-1".to_owned(), json!({ "action": "decline" })),
-            ("elicitation-2".to_owned(), json!({ "action": "accept" })),
+            ("elicitation-1".to_owned(), accepted.clone()),
+            ("elicitation-2".to_owned(), accepted),
         ]);
-        let answers = rounds
-            .resume(&bound, Some(&state), Some(&responses))
-            .unwrap();
-        assert_eq!(answers.0.keys().collect::<Vec<_>>(), ["elicitation-1"]);
-        // Without a state, responses answer nothing.
+        let answers = rounds.resume(&bound, Some(&state), Some(&responses)).unwrap();
+        assert_eq!(answers.0["elicitation-1"]["action"], "decline");
+        assert_eq!(answers.0["elicitation-2"]["action"], "accept");
+        // Without a state, responses are the client's answers all the same.
         let answers = rounds.resume(&bound, None, Some(&responses)).unwrap();
-        assert!(answers.0.is_empty());
+        assert_eq!(answers.0.len(), 2);
     }
 
     #[test]
