@@ -19,10 +19,11 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::Policy;
 pub use crate::runtime::{
-    Annotations, Completion, CompletionRequest, CompletionTarget, Content, ElicitAction,
-    ElicitResponse, EmbeddedResource, ErrorKind, EventSink, Fault, FaultKind, GroupInfo, Level,
-    LoadError, Media, Operation, Output, PluginError, PluginEvent, PromptInfo, PromptResult,
-    ResourceContents, ResourceInfo, ResourceTemplate, Role, SamplingRequest, SamplingResponse,
+    Annotations, ClientAnswer, Completion, CompletionRequest, CompletionTarget, Content,
+    ElicitAction, ElicitResponse, ElicitationForm, EmbeddedResource, ErrorKind, EventSink, Fault,
+    FaultKind, GroupInfo, Level, LoadError, Media, Operation, Output, PluginError, PluginEvent,
+    PromptInfo, PromptResult, Question, ResourceContents, ResourceInfo, ResourceTemplate, Role,
+    Root, SamplingRequest, SamplingResponse,
 };
 
 /// Where a source comes from: the catalog's key, stable across reloads of

@@ -522,8 +522,27 @@ impl Context {
         elicit::parse_answer(action, content.as_deref())
     }
 
+    /// Several questions to the client at once, each under a key of yours
+    /// (see [`Questions`](crate::Questions)): a 2026-07-28 client gets them
+    /// in one round instead of one round each.
+    pub fn questions(&self) -> crate::Questions<'_> {
+        crate::Questions::new(self)
+    }
+
+    /// The roots (directories or files, as URIs) the client works in (MCP
+    /// roots). Fails with [`ErrorKind::Unavailable`](crate::ErrorKind::Unavailable),
+    /// saying why, when the client does not offer roots.
+    pub fn roots(&self) -> Result<Vec<crate::Root>, ToolError> {
+        self.questions().roots("roots").ask().roots("roots")
+    }
+
+    /// Whether this context was made by [`Context::detached`].
+    pub(crate) fn is_detached(&self) -> bool {
+        self.detached.is_some()
+    }
+
     /// Send an elicitation; the action and the content as JSON text.
-    fn elicit_raw(
+    pub(crate) fn elicit_raw(
         &self,
         message: &str,
         schema: &Value,

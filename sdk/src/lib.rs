@@ -287,6 +287,7 @@
 
 #![warn(missing_docs)]
 
+mod ask;
 mod completion;
 mod context;
 mod convert;
@@ -303,6 +304,7 @@ mod sampling;
 mod schema;
 pub mod template;
 
+pub use ask::{Answers, Questions, Root};
 pub use completion::{Completion, CompletionContext, IntoCompletion, MAX_COMPLETION_VALUES};
 pub use context::{Context, Level};
 pub use elicit::Elicitation;

@@ -13,7 +13,7 @@
 //!
 //! A call in a 2025-11-25 session takes the same path when the session
 //! needs nothing of rmcp for it ([`Sessions::begin_call`]): no progress
-//! token, a client that offered neither sampling nor elicitation (nothing
+//! token, a client that offered neither sampling, elicitation nor roots (nothing
 //! to ask it), an id not already in flight. Its log lines go at the level
 //! the session set, before the result, and `notifications/cancelled` for
 //! its id stops it, as through rmcp.

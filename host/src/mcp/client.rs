@@ -20,7 +20,8 @@ use super::convert::{severity, to_content_block, to_logging_level, to_role};
 use crate::published::UriMap;
 use crate::service::Client;
 use crate::source::{
-    self, Content, ElicitAction, ElicitResponse, Level, Role, SamplingRequest, SamplingResponse,
+    self, Content, ElicitAction, ElicitResponse, Level, Role, Root, SamplingRequest,
+    SamplingResponse,
 };
 
 /// A client connected through rmcp (stdio, or an HTTP session or stream).
@@ -88,6 +89,25 @@ impl Client for PeerClient {
     ) -> BoxFuture<'_, Result<ElicitResponse, String>> {
         Box::pin(async move { elicit(&self.peer, message, &requested_schema).await })
     }
+
+    fn roots(&self) -> BoxFuture<'_, Result<Vec<Root>, String>> {
+        Box::pin(async move {
+            offers(&self.peer, "roots", |c| c.roots.is_some())?;
+            let result = self
+                .peer
+                .list_roots()
+                .await
+                .map_err(|e| format!("the client refused or failed roots/list: {e}"))?;
+            Ok(result
+                .roots
+                .into_iter()
+                .map(|root| Root {
+                    uri: root.uri,
+                    name: root.name,
+                })
+                .collect())
+        })
+    }
 }
 
 /// What a source hears when it asks the client something during a
@@ -104,7 +124,7 @@ pub struct StatelessClient {
     /// The least severe level sent; `None`: none (a 2026-07-28 request
     /// that named no level).
     pub threshold: Option<LoggingLevel>,
-    /// A session's client, which declared neither sampling nor elicitation.
+    /// A session's client, which declared no sampling, elicitation or roots.
     pub in_session: bool,
     pub logs: Mutex<Vec<LoggingMessageNotificationParam>>,
 }

@@ -161,8 +161,11 @@ pub async fn answer(
             let capabilities = call.params.meta.get(STATELESS_META[1]);
             // Only a client that can answer questions is asked any; only
             // then is the binding of their state needed.
-            let asks = capabilities
-                .is_some_and(|c| c.get("sampling").is_some() || c.get("elicitation").is_some());
+            let asks = capabilities.is_some_and(|c| {
+                ["sampling", "elicitation", "roots"]
+                    .iter()
+                    .any(|name| c.get(name).is_some())
+            });
             let subject = who.caller.map(|c| c.subject.as_str());
             let binding = asks.then(|| rounds::binding(subject, &tool.name, &arguments));
             let stop = cancel.child_token();
@@ -178,13 +181,14 @@ pub async fn answer(
                 CallOutcome::PluginError(error) => finished.missing_capability(&error.message),
                 _ => None,
             };
-            match (missing, finished.question, binding) {
-                (Some(error), ..) => {
+            let questions = finished.questions;
+            match (missing, binding) {
+                (Some(error), _) => {
                     missing_capability = true;
                     error_reply(&call.id, &error)
                 }
-                (None, Some(question), Some(binding)) => {
-                    match rounds.input_required(&binding, finished.answers, question) {
+                (None, Some(binding)) if !questions.is_empty() => {
+                    match rounds.input_required(&binding, finished.answers, questions) {
                         Ok(result) => reply(&call.id, &result),
                         Err(message) => {
                             error_reply(&call.id, &McpError::internal_error(message, None))
@@ -248,7 +252,9 @@ pub fn offers_asks(bytes: &[u8]) -> bool {
     }
     serde_json::from_slice::<Params<Initialize>>(bytes).map_or(true, |init| {
         let caps = &init.params.capabilities;
-        caps.contains_key("sampling") || caps.contains_key("elicitation")
+        ["sampling", "elicitation", "roots"]
+            .iter()
+            .any(|name| caps.contains_key(*name))
     })
 }
 

@@ -182,12 +182,12 @@ impl Handler {
         if let Some(error) = failure.and_then(|f| finished.missing_capability(f)) {
             return Err(error);
         }
-        let Some(question) = finished.question else {
+        if finished.questions.is_empty() {
             return Ok(None);
-        };
+        }
         let binding = binding.unwrap_or_default();
         self.rounds
-            .input_required(binding, finished.answers, question)
+            .input_required(binding, finished.answers, finished.questions)
             .map(Some)
             .map_err(|message| McpError::internal_error(message, None))
     }

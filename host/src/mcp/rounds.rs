@@ -40,7 +40,10 @@ use tokio_util::sync::CancellationToken;
 use super::client::{elicitation_answer, elicitation_params, sampling_answer, sampling_params};
 use crate::published::UriMap;
 use crate::service::Client;
-use crate::source::{ElicitResponse, Level, SamplingRequest, SamplingResponse};
+use crate::source::{
+    ClientAnswer, ElicitResponse, ElicitationForm, Level, Question, Root, SamplingRequest,
+    SamplingResponse,
+};
 
 /// How long a client may take to answer one round.
 pub const STATE_TTL: Duration = Duration::from_secs(15 * 60);
@@ -135,27 +138,27 @@ impl Rounds {
             .map_err(|e| format!("requestState does not hold what this host sealed: {e}"))
     }
 
-    /// The result that asks `question` (key, then the request as
+    /// The result that asks `questions` (each a key and the request as
     /// `{method, params}`), with the answers so far sealed for the retry.
     pub fn input_required(
         &self,
         binding: &[u8],
         answers: Answers,
-        question: (String, Value),
+        questions: Vec<(String, Value)>,
     ) -> Result<InputRequiredResult, String> {
-        let (key, request) = question;
         let state = State {
             answers: answers.0,
-            asked: vec![key.clone()],
+            asked: questions.iter().map(|(key, _)| key.clone()).collect(),
         };
         let payload = serde_json::to_vec(&state).map_err(|e| e.to_string())?;
         let sealed = self.codec.seal_with(
             &payload,
             &SealOptions::new().associated_data(binding).ttl(STATE_TTL),
         );
+        let requests: Map<String, Value> = questions.into_iter().collect();
         serde_json::from_value(json!({
             "resultType": "input_required",
-            "inputRequests": { key: request },
+            "inputRequests": requests,
             "requestState": sealed,
         }))
         .map_err(|e| format!("the group's question is not a valid MCP request: {e}"))
@@ -204,18 +207,18 @@ pub fn binding(subject: Option<&str>, tool: &str, arguments: &Map<String, Value>
 }
 
 /// The client of one run of an operation in a 2026-07-28 request: log and
-/// progress go to `inner`; a question is answered from [`Answers`], or, the
-/// first time one has no answer, recorded and the run stopped (through
-/// `stop`) so that the caller answers `input_required`.
+/// progress go to `inner`; a question is answered from [`Answers`], or,
+/// the first time some have no answer, they are recorded and the run
+/// stopped (through `stop`) so that the caller answers `input_required`.
 pub struct Asking<'a> {
     inner: &'a dyn Client,
     /// `None`: not a 2026-07-28 request; questions go to `inner`.
     answers: Option<Answers>,
-    /// What the client declared it can answer.
-    sampling: bool,
-    elicitation: bool,
+    /// The client's `clientCapabilities`.
+    capabilities: Option<Value>,
+    /// Questions asked without a key of the group's (numbered).
     asked: AtomicU32,
-    question: Mutex<Option<(String, Value)>>,
+    questions: Mutex<Vec<(String, Value)>>,
     /// A capability a question needed that the client did not declare.
     refused: Mutex<Option<&'static str>>,
     stop: CancellationToken,
@@ -228,12 +231,13 @@ fn take<T>(mutex: Mutex<T>) -> T {
 
 /// How a run that could ask questions ended.
 pub struct Finished {
-    /// The question that stopped it (key, `{method, params}`).
-    pub question: Option<(String, Value)>,
+    /// The questions that stopped it (key, `{method, params}`); empty when
+    /// none did.
+    pub questions: Vec<(String, Value)>,
     /// The answers it had, to seal for the next round.
     pub answers: Answers,
     /// A capability one of its questions needed that the client did not
-    /// declare (`sampling`, `elicitation`).
+    /// declare (`sampling`, `elicitation`, `roots`).
     pub refused: Option<&'static str>,
 }
 
@@ -256,6 +260,44 @@ impl Finished {
     }
 }
 
+/// What kind of question, as MCP names its capability and its request.
+fn kind_of(question: &Question) -> (&'static str, &'static str) {
+    match question {
+        Question::Sampling(_) => ("sampling", "sampling/createMessage"),
+        Question::Elicitation(_) => ("elicitation", "elicitation/create"),
+        Question::Roots => ("roots", "roots/list"),
+    }
+}
+
+/// The params of the request that asks `question`.
+fn params_of(question: Question, uris: &UriMap) -> Result<Value, String> {
+    match question {
+        Question::Sampling(request) => sampling_params(request, uris),
+        Question::Elicitation(form) => elicitation_params(form.message, &form.requested_schema),
+        Question::Roots => Ok(json!({})),
+    }
+}
+
+/// Whether `value` is the result MCP defines for a question of `kind`.
+fn well_formed(kind: &str, value: &Value) -> bool {
+    use rmcp::model::{CreateMessageResult, ElicitResult, ListRootsResult};
+    let value = value.clone();
+    match kind {
+        "sampling" => serde_json::from_value::<CreateMessageResult>(value).is_ok(),
+        "elicitation" => serde_json::from_value::<ElicitResult>(value).is_ok(),
+        _ => serde_json::from_value::<ListRootsResult>(value).is_ok(),
+    }
+}
+
+/// The client's answer (a result as JSON) to a question of `kind`.
+fn answer_of(kind: &str, value: &Value) -> Result<ClientAnswer, String> {
+    match kind {
+        "sampling" => sampling_answer(value).map(ClientAnswer::Sampling),
+        "elicitation" => Ok(ClientAnswer::Elicitation(elicitation_answer(value))),
+        _ => roots_answer(value).map(ClientAnswer::Roots),
+    }
+}
+
 impl<'a> Asking<'a> {
     /// `capabilities` is the request's
     /// `io.modelcontextprotocol/clientCapabilities`; `stop` ends the run.
@@ -266,14 +308,12 @@ impl<'a> Asking<'a> {
         capabilities: Option<&Value>,
         stop: CancellationToken,
     ) -> Self {
-        let declares = |name: &str| capabilities.and_then(|c| c.get(name)).is_some();
         Self {
             inner,
             answers,
-            sampling: declares("sampling"),
-            elicitation: declares("elicitation"),
+            capabilities: capabilities.cloned(),
             asked: AtomicU32::new(0),
-            question: Mutex::new(None),
+            questions: Mutex::new(Vec::new()),
             refused: Mutex::new(None),
             stop,
         }
@@ -282,56 +322,102 @@ impl<'a> Asking<'a> {
     /// How the run ended, as far as questions go.
     pub fn finish(self) -> Finished {
         Finished {
-            question: take(self.question),
+            questions: take(self.questions),
             answers: self.answers.unwrap_or_default(),
             refused: take(self.refused),
         }
     }
 
-    /// The refusal of a question needing `capability`, which the client
-    /// did not declare.
-    fn refuse<T: Send + 'static>(
-        &self,
-        capability: &'static str,
-    ) -> BoxFuture<'static, Result<T, String>> {
-        *self.refused.lock().unwrap_or_else(|e| e.into_inner()) = Some(capability);
-        let refusal = self.unavailable(capability);
-        Box::pin(async move { Err(refusal) })
+    fn declares(&self, capability: &str) -> bool {
+        self.capabilities
+            .as_ref()
+            .and_then(|c| c.get(capability))
+            .is_some()
     }
 
-    /// The answer to the next question, of `kind`, or: stop the run and
-    /// keep `request` (its params) as the question for the client.
-    fn next<T: Send + 'static>(
-        &self,
-        kind: &str,
-        method: &str,
-        params: Result<Value, String>,
-        answer: impl FnOnce(&Value) -> Result<T, String>,
-    ) -> BoxFuture<'static, Result<T, String>> {
-        let answers = self.answers.as_ref().map(|a| &a.0);
-        let n = self.asked.fetch_add(1, Ordering::Relaxed) + 1;
-        let key = format!("{kind}-{n}");
-        if let Some(value) = answers.and_then(|a| a.get(&key)) {
-            let answer = answer(value);
-            return Box::pin(async move { answer });
+    /// Answers `questions` (keyed) from the answers so far; when some have
+    /// none, records them for the client and stops the run.
+    fn rounds<'b>(
+        &'b self,
+        answers: &'b Answers,
+        questions: Vec<(String, Question)>,
+        uris: &'b UriMap,
+    ) -> BoxFuture<'b, Vec<Result<ClientAnswer, String>>> {
+        let mut out = Vec::with_capacity(questions.len());
+        let mut unanswered = Vec::new();
+        for (key, question) in questions {
+            let (capability, method) = kind_of(&question);
+            if !self.declares(capability) {
+                *self.refused.lock().unwrap_or_else(|e| e.into_inner()) = Some(capability);
+                out.push(Err(self.unavailable(capability)));
+                continue;
+            }
+            // An answer that is not the result its request calls for is
+            // no answer: the question goes out again.
+            if let Some(value) = answers.0.get(&key).filter(|v| well_formed(capability, v)) {
+                out.push(answer_of(capability, value));
+                continue;
+            }
+            match params_of(question, uris) {
+                Ok(params) => {
+                    out.push(Err(String::new()));
+                    unanswered.push((key, json!({ "method": method, "params": params })));
+                }
+                Err(e) => out.push(Err(e)),
+            }
         }
-        if answers.is_some_and(|a| a.len() >= MAX_ANSWERS) {
+        if unanswered.is_empty() {
+            return Box::pin(async move { out });
+        }
+        if answers.0.len() + unanswered.len() > MAX_ANSWERS {
             let refusal = format!(
                 "the operation asked more than {MAX_ANSWERS} questions in one request; \
                  the host stops it there"
             );
-            return Box::pin(async move { Err(refusal) });
+            return Box::pin(
+                async move { out.into_iter().map(|_| Err(refusal.clone())).collect() },
+            );
         }
-        let params = match params {
-            Ok(params) => params,
-            Err(e) => return Box::pin(async move { Err(e) }),
-        };
-        *self.question.lock().unwrap_or_else(|e| e.into_inner()) =
-            Some((key, json!({ "method": method, "params": params })));
+        take_into(&self.questions, unanswered);
         self.stop.cancel();
-        // The run ends here: the question goes to the client instead.
+        // The run ends here: the questions go to the client instead.
         Box::pin(futures::future::pending())
     }
+
+    /// One question asked without a key: numbered by kind and order.
+    fn one<'b>(
+        &'b self,
+        question: Question,
+        uris: &'b UriMap,
+    ) -> BoxFuture<'b, Result<ClientAnswer, String>> {
+        let (capability, _) = kind_of(&question);
+        let n = self.asked.fetch_add(1, Ordering::Relaxed) + 1;
+        let key = format!("{capability}-{n}");
+        let asked = self.ask(vec![(key, question)], uris);
+        Box::pin(async move { asked.await.pop().unwrap_or_else(|| Err("no answer".into())) })
+    }
+}
+
+/// Adds `items` to what `mutex` holds.
+fn take_into<T>(mutex: &Mutex<Vec<T>>, items: Vec<T>) {
+    mutex
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .extend(items);
+}
+
+/// The client's `ListRootsResult` (JSON), in the group's terms.
+fn roots_answer(value: &Value) -> Result<Vec<Root>, String> {
+    let roots = value["roots"]
+        .as_array()
+        .ok_or("the client's answer to roots/list has no `roots` list")?;
+    Ok(roots
+        .iter()
+        .map(|root| Root {
+            uri: root["uri"].as_str().unwrap_or_default().to_owned(),
+            name: root["name"].as_str().map(str::to_owned),
+        })
+        .collect())
 }
 
 impl Client for Asking<'_> {
@@ -356,16 +442,13 @@ impl Client for Asking<'_> {
         if self.answers.is_none() {
             return self.inner.sample(request, uris);
         }
-        if !self.sampling {
-            return self.refuse("sampling");
-        }
-        let params = sampling_params(request, uris);
-        self.next(
-            "sampling",
-            "sampling/createMessage",
-            params,
-            sampling_answer,
-        )
+        let answer = self.one(Question::Sampling(request), uris);
+        Box::pin(async move {
+            match answer.await? {
+                ClientAnswer::Sampling(response) => Ok(response),
+                _ => Err("the client answered another question".into()),
+            }
+        })
     }
 
     fn elicit(
@@ -376,13 +459,34 @@ impl Client for Asking<'_> {
         if self.answers.is_none() {
             return self.inner.elicit(message, requested_schema);
         }
-        if !self.elicitation {
-            return self.refuse("elicitation");
-        }
-        let params = elicitation_params(message, &requested_schema);
-        self.next("elicitation", "elicitation/create", params, |value| {
-            Ok(elicitation_answer(value))
+        let form = ElicitationForm {
+            message,
+            requested_schema,
+        };
+        // The form's URIs need no publishing.
+        static NO_URIS: std::sync::LazyLock<UriMap> = std::sync::LazyLock::new(UriMap::default);
+        let answer = self.one(Question::Elicitation(form), &NO_URIS);
+        Box::pin(async move {
+            match answer.await? {
+                ClientAnswer::Elicitation(response) => Ok(response),
+                _ => Err("the client answered another question".into()),
+            }
         })
+    }
+
+    fn ask<'b>(
+        &'b self,
+        questions: Vec<(String, Question)>,
+        uris: &'b UriMap,
+    ) -> BoxFuture<'b, Vec<Result<ClientAnswer, String>>> {
+        match &self.answers {
+            None => self.inner.ask(questions, uris),
+            Some(answers) => self.rounds(answers, questions, uris),
+        }
+    }
+
+    fn roots(&self) -> BoxFuture<'_, Result<Vec<Root>, String>> {
+        self.inner.roots()
     }
 
     fn unavailable(&self, what: &str) -> String {
@@ -420,7 +524,7 @@ mod tests {
         let args = Map::from_iter([("a".to_owned(), json!(1)), ("b".to_owned(), json!(2))]);
         let bound = binding(Some("alice"), "t", &args);
         let result = rounds
-            .input_required(&bound, Answers::default(), question())
+            .input_required(&bound, Answers::default(), vec![question()])
             .unwrap();
         let state = state_of(&result);
         let responses =
@@ -461,14 +565,14 @@ mod tests {
     fn responses_add_to_the_sealed_answers_without_replacing_them() {
         let rounds = rounds();
         let bound = binding(None, "t", &Map::new());
-        let first = rounds.input_required(&bound, Answers::default(), question());
+        let first = rounds.input_required(&bound, Answers::default(), vec![question()]);
         let state = state_of(&first.unwrap());
         let declined = json!({ "action": "decline" });
         let responses = InputResponses::from([("elicitation-1".to_owned(), declined)]);
         let answers = rounds.resume(&bound, Some(&state), Some(&responses));
         let (_, request) = question();
         let second = ("elicitation-2".to_owned(), request);
-        let next = rounds.input_required(&bound, answers.unwrap(), second);
+        let next = rounds.input_required(&bound, answers.unwrap(), vec![second]);
         let state = state_of(&next.unwrap());
         // A later response for a sealed question does not replace it.
         let accepted = json!({ "action": "accept" });
@@ -476,7 +580,9 @@ mod tests {
             ("elicitation-1".to_owned(), accepted.clone()),
             ("elicitation-2".to_owned(), accepted),
         ]);
-        let answers = rounds.resume(&bound, Some(&state), Some(&responses)).unwrap();
+        let answers = rounds
+            .resume(&bound, Some(&state), Some(&responses))
+            .unwrap();
         assert_eq!(answers.0["elicitation-1"]["action"], "decline");
         assert_eq!(answers.0["elicitation-2"]["action"], "accept");
         // Without a state, responses are the client's answers all the same.

@@ -51,6 +51,7 @@ wasmtime::component::bindgen!({
     imports: {
         "toolhost:plugin/host.sample": async,
         "toolhost:plugin/host.elicit": async,
+        "toolhost:plugin/host.ask": async,
         // Every state operation waits for the store (disk, or a server).
         "toolhost:plugin/kv": async,
     },
@@ -62,10 +63,11 @@ wasmtime::component::bindgen!({
 pub use self::exports::toolhost::plugin::group::{GroupInfo, Operation};
 use self::exports::toolhost::plugin::{completions, group as tools, prompts, resources};
 pub use self::toolhost::plugin::types::{
-    Annotations, Completion, CompletionRequest, CompletionTarget, Content, ElicitAction,
-    ElicitResponse, EmbeddedResource, Error as PluginError, ErrorKind, Level, Media, Message,
-    Output, PromptArgument, PromptInfo, PromptResult, ResourceContents, ResourceInfo, ResourceLink,
-    ResourceTemplate, Role, SamplingRequest, SamplingResponse,
+    Annotations, Answer as ClientAnswer, Completion, CompletionRequest, CompletionTarget, Content,
+    ElicitAction, ElicitResponse, ElicitationForm, EmbeddedResource, Error as PluginError,
+    ErrorKind, Level, Media, Message, Output, PromptArgument, PromptInfo, PromptResult, Question,
+    ResourceContents, ResourceInfo, ResourceLink, ResourceTemplate, Role, Root, SamplingRequest,
+    SamplingResponse,
 };
 
 /// How often the epoch ticks: the resolution of deadlines and of yielding.

@@ -54,6 +54,11 @@ pub enum PluginEvent {
         requested_schema: String,
         reply: oneshot::Sender<Result<types::ElicitResponse, String>>,
     },
+    /// `host.ask`: the guest waits for `reply`, one answer per question.
+    Ask {
+        questions: Vec<(String, types::Question)>,
+        reply: oneshot::Sender<Result<Vec<Result<types::Answer, String>>, String>>,
+    },
 }
 
 /// Where a call's events go.
@@ -173,7 +178,7 @@ impl CallState {
     /// Sends a request to the client through the call's event sink and
     /// waits for the answer. There is none without a client (a call made by
     /// the host itself, as in benchmarks).
-    async fn ask<T>(
+    async fn ask_client<T>(
         &mut self,
         what: &str,
         event: impl FnOnce(oneshot::Sender<Result<T, String>>) -> PluginEvent,
@@ -341,7 +346,7 @@ impl host::Host for CallState {
         &mut self,
         request: types::SamplingRequest,
     ) -> Result<types::SamplingResponse, String> {
-        self.ask("sampling", |reply| PluginEvent::Sample { request, reply })
+        self.ask_client("sampling", |reply| PluginEvent::Sample { request, reply })
             .await
     }
 
@@ -350,11 +355,63 @@ impl host::Host for CallState {
         message: String,
         requested_schema: String,
     ) -> Result<types::ElicitResponse, String> {
-        self.ask("elicitation", |reply| PluginEvent::Elicit {
+        self.ask_client("elicitation", |reply| PluginEvent::Elicit {
             message,
             requested_schema,
             reply,
         })
         .await
     }
+
+    async fn ask(
+        &mut self,
+        questions: Vec<(String, types::Question)>,
+    ) -> Vec<Result<types::Answer, String>> {
+        let count = questions.len();
+        if let Err(refusal) = check_questions(&questions) {
+            return vec![Err(refusal); count];
+        }
+        match self
+            .ask_client("questions", |reply| PluginEvent::Ask { questions, reply })
+            .await
+        {
+            Ok(answers) if answers.len() == count => answers,
+            Ok(_) => vec![Err("the client's answers do not match the questions".into()); count],
+            Err(refusal) => vec![Err(refusal); count],
+        }
+    }
+}
+
+/// Most questions in one `host.ask`.
+pub const MAX_QUESTIONS: usize = 16;
+/// Longest key of a question.
+pub const MAX_QUESTION_KEY: usize = 64;
+
+/// Why `questions` cannot be asked: too many, or keys that are empty,
+/// too long, of other characters than `[A-Za-z0-9_.-]`, or repeated.
+fn check_questions(questions: &[(String, types::Question)]) -> Result<(), String> {
+    if questions.len() > MAX_QUESTIONS {
+        return Err(format!(
+            "{} questions in one ask; at most {MAX_QUESTIONS} are sent at once",
+            questions.len()
+        ));
+    }
+    let mut seen = std::collections::HashSet::new();
+    for (key, _) in questions {
+        let valid = !key.is_empty()
+            && key.len() <= MAX_QUESTION_KEY
+            && key
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'));
+        if !valid {
+            return Err(format!(
+                "question key {:?} is not 1 to {MAX_QUESTION_KEY} characters of [A-Za-z0-9_.-]",
+                truncate(key.clone())
+            ));
+        }
+        if !seen.insert(key.as_str()) {
+            return Err(format!("question key `{key}` is used twice in one ask"));
+        }
+    }
+    Ok(())
 }

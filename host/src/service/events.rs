@@ -12,7 +12,8 @@ use tokio::sync::mpsc;
 use crate::catalog::Catalog;
 use crate::published::UriMap;
 use crate::source::{
-    Answer, ElicitResponse, Fault, Level, PluginEvent, SamplingRequest, SamplingResponse,
+    Answer, ClientAnswer, ElicitResponse, Fault, Level, PluginEvent, Question, Root,
+    SamplingRequest, SamplingResponse,
 };
 
 /// The client on the other end of one request, as its door reaches it.
@@ -56,8 +57,41 @@ pub trait Client: Send + Sync {
         Box::pin(async move { Err(refusal) })
     }
 
+    /// The roots (directories, files) the client works in.
+    fn roots(&self) -> BoxFuture<'_, Result<Vec<Root>, String>> {
+        let refusal = self.unavailable("roots");
+        Box::pin(async move { Err(refusal) })
+    }
+
+    /// Asks several questions at once, each under the source's key; one
+    /// answer per question, in order. By default they are asked one after
+    /// the other through [`Self::sample`], [`Self::elicit`] and
+    /// [`Self::roots`].
+    fn ask<'a>(
+        &'a self,
+        questions: Vec<(String, Question)>,
+        uris: &'a UriMap,
+    ) -> BoxFuture<'a, Vec<Result<ClientAnswer, String>>> {
+        Box::pin(async move {
+            let mut answers = Vec::with_capacity(questions.len());
+            for (_, question) in questions {
+                answers.push(match question {
+                    Question::Sampling(request) => {
+                        self.sample(request, uris).await.map(ClientAnswer::Sampling)
+                    }
+                    Question::Elicitation(form) => self
+                        .elicit(form.message, form.requested_schema)
+                        .await
+                        .map(ClientAnswer::Elicitation),
+                    Question::Roots => self.roots().await.map(ClientAnswer::Roots),
+                });
+            }
+            answers
+        })
+    }
+
     /// Why this client cannot answer a `what` request (sampling,
-    /// elicitation), as the source reads it.
+    /// elicitation, roots), as the source reads it.
     fn unavailable(&self, what: &str) -> String {
         format!("no MCP client is attached to this call to answer {what}")
     }
@@ -123,6 +157,16 @@ async fn deliver(catalog: &Catalog, uris: &UriMap, client: &dyn Client, event: P
                 () = reply.closed() => return,
             };
             let _ = reply.send(answer);
+        }
+        PluginEvent::Ask {
+            questions,
+            mut reply,
+        } => {
+            let answers = tokio::select! {
+                answers = client.ask(questions, uris) => answers,
+                () = reply.closed() => return,
+            };
+            let _ = reply.send(Ok(answers));
         }
     }
 }
