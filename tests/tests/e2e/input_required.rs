@@ -203,3 +203,41 @@ async fn rounds_over_stdio() {
         "{done}"
     );
 }
+
+#[tokio::test]
+async fn several_questions_go_out_in_one_round_under_the_group_keys() {
+    let dir = conformance();
+    let server = HttpServer::start(&dir, &[]).await;
+    let tool = "test_input_required_result_multiple_inputs";
+    let all = json!({ "sampling": {}, "elicitation": {}, "roots": {} });
+    let first = post(&server, &call(1, tool, all.clone(), None)).await;
+    let result = &first["result"];
+    assert_eq!(result["resultType"], "input_required", "{first}");
+    let requests = result["inputRequests"].as_object().unwrap();
+    let mut keys: Vec<&str> = requests.keys().map(String::as_str).collect();
+    keys.sort();
+    assert_eq!(keys, ["client_roots", "greeting", "user_name"], "{first}");
+    assert_eq!(requests["client_roots"]["method"], "roots/list");
+    assert_eq!(requests["greeting"]["method"], "sampling/createMessage");
+    let state = result["requestState"].as_str().unwrap();
+
+    // A malformed answer is no answer: the question goes out again.
+    let malformed = json!({ "user_name": 12345 });
+    let again = post(&server, &call(2, tool, all.clone(), Some((malformed, state)))).await;
+    assert_eq!(again["result"]["resultType"], "input_required", "{again}");
+
+    let answers = json!({
+        "user_name": { "action": "accept", "content": { "name": "Ada" } },
+        "greeting": {
+            "role": "assistant", "model": "m",
+            "content": { "type": "text", "text": "Hello" },
+        },
+        "client_roots": { "roots": [{ "uri": "file:///work", "name": "work" }] },
+    });
+    let done = post(&server, &call(3, tool, all, Some((answers, state)))).await;
+    assert_eq!(done["result"]["resultType"], "complete", "{done}");
+    assert_eq!(
+        done["result"]["content"][0]["text"], "Hello Ada (1 roots)",
+        "{done}"
+    );
+}
