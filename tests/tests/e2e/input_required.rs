@@ -223,7 +223,11 @@ async fn several_questions_go_out_in_one_round_under_the_group_keys() {
 
     // A malformed answer is no answer: the question goes out again.
     let malformed = json!({ "user_name": 12345 });
-    let again = post(&server, &call(2, tool, all.clone(), Some((malformed, state)))).await;
+    let again = post(
+        &server,
+        &call(2, tool, all.clone(), Some((malformed, state))),
+    )
+    .await;
     assert_eq!(again["result"]["resultType"], "input_required", "{again}");
 
     let answers = json!({
