@@ -57,17 +57,10 @@ impl<'c> Questions<'c> {
 
     /// Ask the user to fill in the form `T` (see [`Context::elicit`]),
     /// under `key`; read the answer with [`Answers::elicitation`].
-    pub fn elicit<T: DeserializeOwned + JsonSchema>(mut self, key: &str, message: &str) -> Self {
+    pub fn elicit<T: DeserializeOwned + JsonSchema>(self, key: &str, message: &str) -> Self {
         // A type that cannot be asked for fails in `ask`, with the reason.
         let schema = Elicitation::<T>::requested_schema().unwrap_or(Value::Null);
-        self.items.push((
-            key.to_owned(),
-            Asked::Elicitation {
-                message: message.to_owned(),
-                schema,
-            },
-        ));
-        self
+        self.elicit_with_schema(key, message, schema)
     }
 
     /// Ask the user to fill in a form whose JSON Schema you write (see

@@ -169,6 +169,7 @@ pub async fn answer(
             let subject = who.caller.map(|c| c.subject.as_str());
             let binding = asks.then(|| rounds::binding(subject, &tool.name, &arguments));
             let stop = cancel.child_token();
+            let capabilities = capabilities.map(std::borrow::Cow::Borrowed);
             let asking = Asking::new(
                 &client,
                 Some(Answers::default()),

@@ -161,9 +161,10 @@ impl Handler {
         let capabilities = context
             .meta
             .client_capabilities()
-            .and_then(|c| serde_json::to_value(c).ok());
+            .and_then(|c| serde_json::to_value(c).ok())
+            .map(std::borrow::Cow::Owned);
         let stop = context.ct.child_token();
-        let asking = Asking::new(client, answers, capabilities.as_ref(), stop.clone());
+        let asking = Asking::new(client, answers, capabilities, stop.clone());
         Ok((asking, stop))
     }
 

@@ -25,6 +25,7 @@
 //! [`MAX_STATE`] bytes or [`MAX_ANSWERS`] answers. What it carries is only
 //! the client's own earlier answers, keyed by question.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -215,7 +216,7 @@ pub struct Asking<'a> {
     /// `None`: not a 2026-07-28 request; questions go to `inner`.
     answers: Option<Answers>,
     /// The client's `clientCapabilities`.
-    capabilities: Option<Value>,
+    capabilities: Option<Cow<'a, Value>>,
     /// Questions asked without a key of the group's (numbered).
     asked: AtomicU32,
     questions: Mutex<Vec<(String, Value)>>,
@@ -305,13 +306,13 @@ impl<'a> Asking<'a> {
     pub fn new(
         inner: &'a dyn Client,
         answers: Option<Answers>,
-        capabilities: Option<&Value>,
+        capabilities: Option<Cow<'a, Value>>,
         stop: CancellationToken,
     ) -> Self {
         Self {
             inner,
             answers,
-            capabilities: capabilities.cloned(),
+            capabilities,
             asked: AtomicU32::new(0),
             questions: Mutex::new(Vec::new()),
             refused: Mutex::new(None),
@@ -330,7 +331,7 @@ impl<'a> Asking<'a> {
 
     fn declares(&self, capability: &str) -> bool {
         self.capabilities
-            .as_ref()
+            .as_deref()
             .and_then(|c| c.get(capability))
             .is_some()
     }
