@@ -374,12 +374,12 @@ impl Fast {
         window: &Arc<Window>,
         answers: &mpsc::Sender<Vec<u8>>,
     ) -> bool {
-        let (era, threshold) = if call.is_plain() && seen.quiet_session() {
+        let era = if call.is_plain() && seen.quiet_session() {
             let level = *self.level.lock().unwrap_or_else(|e| e.into_inner());
-            (Era::Session, Some(level))
+            Era::Session(level)
         } else if let Some(level) = call.stateless_level() {
             // A 2026-07-28 request hears logs only at a level it names.
-            (Era::Stateless, level)
+            Era::Stateless(level)
         } else {
             return false;
         };
@@ -403,17 +403,7 @@ impl Fast {
         tokio::spawn(async move {
             let id = call.id.clone();
             let cancel_call = cancel.clone();
-            let answer = fast::answer(
-                &service,
-                &rounds,
-                who,
-                &tool,
-                call,
-                threshold,
-                era,
-                cancel_call,
-            )
-            .await;
+            let answer = fast::answer(&service, &rounds, who, &tool, call, era, cancel_call).await;
             // A cancelled request gets no answer.
             if !cancel.is_cancelled() {
                 let mut lines = Vec::new();

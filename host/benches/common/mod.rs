@@ -77,6 +77,12 @@ impl plugin::host::Host for Bare {
     ) -> Result<plugin::types::ElicitResponse, String> {
         Err("no client".into())
     }
+    async fn ask(
+        &mut self,
+        questions: Vec<(String, plugin::types::Question)>,
+    ) -> Vec<Result<plugin::types::Answer, String>> {
+        questions.iter().map(|_| Err("no client".into())).collect()
+    }
 }
 
 /// No state: the floor's components never use it.

@@ -163,8 +163,6 @@ async fn stateless(direct: &Direct, parts: &Parts, bytes: &[u8]) -> Option<Answe
     // Cancelled if the client goes away: the future is dropped.
     let cancel = tokio_util::sync::CancellationToken::new();
     let _cancel_on_drop = cancel.clone().drop_guard();
-    // A 2026-07-28 request hears logs only at a level it names.
-    let threshold = level;
     Some(
         fast::answer(
             &direct.service,
@@ -172,8 +170,8 @@ async fn stateless(direct: &Direct, parts: &Parts, bytes: &[u8]) -> Option<Answe
             who,
             &tool,
             call,
-            threshold,
-            Era::Stateless,
+            // A 2026-07-28 request hears logs only at a level it names.
+            Era::Stateless(level),
             cancel,
         )
         .await,
@@ -197,8 +195,7 @@ async fn session(direct: &Direct, parts: &Parts, bytes: &[u8]) -> Option<Answer>
             who,
             &tool,
             call,
-            Some(level),
-            Era::Session,
+            Era::Session(level),
             cancel,
         )
         .await,

@@ -61,13 +61,15 @@ pub struct CallParams {
     meta: Map<String, Value>,
 }
 
-/// How the request reached the host, which decides the result's shape.
-#[derive(Clone, Copy, PartialEq, Eq)]
+/// How the request reached the host, which decides the result's shape,
+/// and the least severe log level it hears.
+#[derive(Clone, Copy)]
 pub enum Era {
-    /// A self-contained 2026-07-28 request.
-    Stateless,
-    /// A request in a 2025 session.
-    Session,
+    /// A self-contained 2026-07-28 request: log lines only at the level it
+    /// names, if any.
+    Stateless(Option<LoggingLevel>),
+    /// A request in a 2025 session, at the session's level.
+    Session(LoggingLevel),
 }
 
 impl Call {
@@ -127,7 +129,7 @@ struct Reply<'a, R> {
 }
 
 /// Calls `tool` (already looked up for `who`) with `call`'s arguments and
-/// answers it; log lines at or above `threshold` (if any) are kept for the
+/// answers it; log lines at or above the era's level are kept for the
 /// answer.
 /// The call stops when `cancel` fires. In a stateless request, a question
 /// the group asks ends the call with an `input_required` result sealed by
@@ -138,26 +140,29 @@ pub async fn answer(
     who: Who<'_>,
     tool: &Arc<Tool>,
     call: Call,
-    threshold: Option<LoggingLevel>,
     era: Era,
     cancel: CancellationToken,
 ) -> Answer {
+    let threshold = match era {
+        Era::Stateless(level) => level,
+        Era::Session(level) => Some(level),
+    };
     let client = StatelessClient {
         threshold,
-        in_session: era == Era::Session,
+        in_session: matches!(era, Era::Session(_)),
         logs: Default::default(),
     };
     let arguments = call.params.arguments.unwrap_or_default();
     let mut missing_capability = false;
     let response = match era {
-        Era::Session => {
+        Era::Session(_) => {
             let outcome = service.call(who, tool, arguments, &client, cancel).await;
             let mut result = to_call_result(tool, outcome);
             // `resultType` is of the 2026-07-28 era.
             result.result_type = None;
             reply(&call.id, &result)
         }
-        Era::Stateless => {
+        Era::Stateless(_) => {
             let capabilities = call.params.meta.get(STATELESS_META[1]);
             // Only a client that can answer questions is asked any; only
             // then is the binding of their state needed.
