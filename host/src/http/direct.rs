@@ -142,6 +142,7 @@ fn callable<'p>(direct: &Direct, parts: &'p Parts, name: &str) -> Option<(Who<'p
     let who = Who {
         caller: parts.extensions.get::<Caller>(),
         request_id: parts.extensions.get::<RequestId>(),
+        traceparent: None,
     };
     let tool = direct
         .service

@@ -63,6 +63,7 @@ pub async fn check(State(check): State<ScopeCheck>, request: Request, next: Next
         let who = Who {
             caller: Some(&caller),
             request_id: None,
+            traceparent: None,
         };
         if let Err(Error::Forbidden { missing, .. }) = check.service.tool(who, &name) {
             let scope = missing.join(" ");

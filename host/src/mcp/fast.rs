@@ -40,6 +40,10 @@ const STATELESS_META: [&str; 4] = [
     "io.modelcontextprotocol/logLevel",
 ];
 
+/// The trace context a request's `_meta` may carry on this path (W3C
+/// Trace Context, as MCP's `_meta` convention names it).
+const TRACE_META: [&str; 2] = ["traceparent", "tracestate"];
+
 /// A JSON-RPC `tools/call` as this path accepts it; anything else fails
 /// to parse and goes to rmcp.
 #[derive(Deserialize)]
@@ -83,10 +87,13 @@ impl Call {
         .then_some(call)
     }
 
-    /// Whether the call carries no `_meta` (no progress token): in a
-    /// session, it needs nothing but a result.
+    /// Whether the call's `_meta` holds nothing but a trace context (no
+    /// progress token): in a session, it needs nothing but a result.
     pub fn is_plain(&self) -> bool {
-        self.params.meta.is_empty()
+        self.params
+            .meta
+            .keys()
+            .all(|key| TRACE_META.contains(&key.as_str()))
     }
 
     /// When the call is a self-contained 2026-07-28 request that needs
@@ -97,9 +104,9 @@ impl Call {
         let plain = meta.get(STATELESS_META[0]) == Some(&json!(STATELESS))
             && meta.get(STATELESS_META[1]).is_some_and(Value::is_object)
             && meta.get(STATELESS_META[2]).is_some_and(Value::is_object)
-            && meta
-                .keys()
-                .all(|key| STATELESS_META.contains(&key.as_str()));
+            && meta.keys().all(|key| {
+                STATELESS_META.contains(&key.as_str()) || TRACE_META.contains(&key.as_str())
+            });
         if !plain {
             return None;
         }
@@ -151,6 +158,12 @@ pub async fn answer(
         threshold,
         in_session: matches!(era, Era::Session(_)),
         logs: Default::default(),
+    };
+    // The call's W3C trace context, when well-formed.
+    let traceparent = call.params.meta.get(TRACE_META[0]).and_then(Value::as_str);
+    let who = Who {
+        traceparent: traceparent.and_then(crate::service::traceparent),
+        ..who
     };
     let arguments = call.params.arguments.unwrap_or_default();
     let mut missing_capability = false;
@@ -325,6 +338,12 @@ mod tests {
         assert!(!call(meta()).is_plain());
         assert!(call(json!({})).is_plain());
         assert_eq!(call(json!({})).stateless_level(), None);
+        // A trace context rides along in either era.
+        let trace = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+        assert!(call(json!({ "traceparent": trace })).is_plain());
+        let mut traced = meta();
+        traced["traceparent"] = json!(trace);
+        assert_eq!(call(traced).stateless_level(), Some(None));
         // A progress token needs the protocol layer's streaming.
         let mut with_token = meta();
         with_token["progressToken"] = json!(1);

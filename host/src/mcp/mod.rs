@@ -71,6 +71,11 @@ fn who(context: &RequestContext<RoleServer>) -> Who<'_> {
     Who {
         caller: caller::caller(context),
         request_id: caller::request_id(context),
+        traceparent: context
+            .meta
+            .get("traceparent")
+            .and_then(Value::as_str)
+            .and_then(crate::service::traceparent),
     }
 }
 

@@ -125,6 +125,7 @@ pub fn start_session(
             let who = Who {
                 caller: caller.as_ref(),
                 request_id: None,
+                traceparent: None,
             };
             if subscribed
                 && updates_service.may_hear(who, &uri)
@@ -187,6 +188,7 @@ pub async fn listen(
     let who = Who {
         caller: caller.as_ref(),
         request_id: None,
+        traceparent: None,
     };
     catalog.until_ready().await;
     let mut last = catalog.snapshot();

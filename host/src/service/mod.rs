@@ -43,6 +43,25 @@ pub struct Who<'a> {
     pub caller: Option<&'a Caller>,
     /// The correlation id of the HTTP request.
     pub request_id: Option<&'a RequestId>,
+    /// The W3C trace context the client sent (`_meta.traceparent`), when
+    /// well-formed: recorded on the call's span, so that the host's log
+    /// lines of the call join the client's trace.
+    pub traceparent: Option<&'a str>,
+}
+
+/// `value` when it is a well-formed W3C `traceparent` (version `00`:
+/// `00-<32 hex>-<16 hex>-<2 hex>`, neither id all zeros); anything else is
+/// ignored rather than logged.
+pub fn traceparent(value: &str) -> Option<&str> {
+    let parts: Vec<&str> = value.split('-').collect();
+    let hex = |s: &str, len: usize| {
+        s.len() == len && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+    };
+    let zero = |s: &str| s.bytes().all(|b| b == b'0');
+    let valid = matches!(parts.as_slice(), [version, trace, parent, flags]
+        if *version == "00" && hex(trace, 32) && hex(parent, 16) && hex(flags, 2)
+            && !zero(trace) && !zero(parent));
+    valid.then_some(value)
 }
 
 /// Why a request was not served.
@@ -347,9 +366,19 @@ impl CallService {
         cancel: CancellationToken,
     ) -> CallOutcome {
         let span = match who.request_id {
-            Some(id) => tracing::info_span!("call", tool = %tool.name, request_id = %id.0),
-            None => tracing::info_span!("call", tool = %tool.name),
+            Some(id) => tracing::info_span!(
+                "call",
+                tool = %tool.name,
+                request_id = %id.0,
+                traceparent = tracing::field::Empty
+            ),
+            None => {
+                tracing::info_span!("call", tool = %tool.name, traceparent = tracing::field::Empty)
+            }
         };
+        if let Some(traceparent) = who.traceparent {
+            span.record("traceparent", tracing::field::display(traceparent));
+        }
         let _in_flight = self.metrics.call_started();
         let started = Instant::now();
         let outcome = self

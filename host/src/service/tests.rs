@@ -96,6 +96,7 @@ async fn one_authorization_point_for_lists_calls_and_instructions() {
     let who = |caller| Who {
         caller: Some(caller),
         request_id: None,
+        traceparent: None,
     };
 
     let listed = service.list_tools(who(&allowed), None).await.unwrap();
@@ -143,4 +144,21 @@ async fn one_authorization_point_for_lists_calls_and_instructions() {
     // Every kind of request counts as in flight while it runs, and none is
     // left when they are done.
     assert_eq!(service.metrics().in_flight(), 0);
+}
+
+#[test]
+fn only_well_formed_trace_contexts_reach_the_span() {
+    let good = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+    assert_eq!(super::traceparent(good), Some(good));
+    for bad in [
+        "",
+        "01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+        "00-00000000000000000000000000000000-00f067aa0ba902b7-01",
+        "00-4bf92f3577b34da6a3ce929d0e0e4736-0000000000000000-01",
+        "00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01",
+        "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01\nforged log line",
+        "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7",
+    ] {
+        assert_eq!(super::traceparent(bad), None, "{bad:?}");
+    }
 }

@@ -515,3 +515,49 @@ async fn sessions_belong_to_the_subject_that_created_them() {
     .expect("send");
     assert_eq!(gone.status().as_u16(), 404);
 }
+
+#[tokio::test]
+async fn a_trace_context_in_meta_joins_the_call_log_lines() {
+    let dir = PluginDir::with(&[MISBEHAVE]);
+    let server = start_http(&dir).await;
+    let http = http_client();
+    let on_fast_path = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+    let through_rmcp = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
+    let forged = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01 forged=1";
+    for (id, trace, progress) in [
+        (1, on_fast_path, false),
+        (2, through_rmcp, true),
+        (3, forged, false),
+    ] {
+        let mut meta: Value = serde_json::from_str(STATELESS_META).unwrap();
+        meta["traceparent"] = json!(trace);
+        if progress {
+            meta["progressToken"] = json!("p");
+        }
+        let call = json!({
+            "jsonrpc": "2.0", "id": id, "method": "tools/call",
+            "params": { "name": "misbehave_log_flood", "arguments": { "bytes": 1 }, "_meta": meta },
+        });
+        let response = post_mcp(&http, &server, &call)
+            .header("mcp-protocol-version", "2026-07-28")
+            .header("mcp-method", "tools/call")
+            .header("mcp-name", "misbehave_log_flood")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+        let _ = response.text().await;
+    }
+    // The plugin's log line is written inside the call's span.
+    let logged = |trace: &str| server.stderr().contains(&format!("traceparent={trace}"));
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while !(logged(on_fast_path) && logged(through_rmcp)) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no call log line with the trace context:\n{}",
+            server.stderr()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(!server.stderr().contains("forged=1"), "{}", server.stderr());
+}
