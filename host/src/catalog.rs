@@ -189,6 +189,8 @@ pub struct Catalog {
     answered_early: AtomicBool,
     /// Most items in one page of a list.
     pub page_size: usize,
+    /// How long a client may reuse a list (`ttlMs`).
+    pub list_ttl: std::time::Duration,
     /// What a tool schema may ask of the host.
     pub schema_budget: SchemaBudget,
 }
@@ -212,6 +214,7 @@ impl Catalog {
             updates: broadcast::channel(256).0,
             answered_early: AtomicBool::new(false),
             page_size: 100,
+            list_ttl: std::time::Duration::ZERO,
             schema_budget: SchemaBudget::default(),
         }
     }
@@ -228,6 +231,7 @@ impl Catalog {
         };
         Self {
             page_size: server.page_size,
+            list_ttl: server.list_ttl.0,
             schema_budget,
             ..Self::new(Naming {
                 separator: server.separator.clone(),

@@ -117,6 +117,13 @@ pub struct ServerConfig {
     /// key, and a restart invalidates questions in flight.
     #[serde(default)]
     pub request_state_key: Option<String>,
+    /// How long a 2026-07-28 client may reuse a list it fetched (`ttlMs`
+    /// on `tools/list`, `prompts/list`, `resources/list` and
+    /// `resources/templates/list`). A reload that changes a list still
+    /// sends `list_changed`, which ends the reuse early for clients that
+    /// listen. `0s` (the default): revalidate every time.
+    #[serde(default)]
+    pub list_ttl: HumanDuration,
 }
 
 impl ServerConfig {
@@ -224,6 +231,7 @@ impl Default for ServerConfig {
             schema_checks: None,
             data_dir: None,
             request_state_key: None,
+            list_ttl: HumanDuration::default(),
         }
     }
 }
@@ -974,7 +982,7 @@ impl GroupSettings {
 }
 
 /// A duration written like `500ms`, `10s`, `2m` or `1h`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct HumanDuration(pub Duration);
 
 impl std::str::FromStr for HumanDuration {

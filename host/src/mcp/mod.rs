@@ -27,8 +27,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use rmcp::model::{
-    CallToolRequestParams, CallToolResponse, CompleteRequestParams, CompleteResult, DiscoverResult,
-    GetPromptRequestParams, GetPromptResponse, GetPromptResult, Implementation,
+    CacheScope, CallToolRequestParams, CallToolResponse, CompleteRequestParams, CompleteResult,
+    DiscoverResult, GetPromptRequestParams, GetPromptResponse, GetPromptResult, Implementation,
     InitializeRequestParams, InitializeResult, InputRequiredResult, InputResponses,
     ListPromptsResult, ListResourceTemplatesResult, ListResourcesResult, ListToolsResult,
     LoggingLevel, PaginatedRequestParams, PromptMessage, ProtocolVersion,
@@ -129,6 +129,17 @@ impl Handler {
             stateless: context.meta.protocol_version() == Some(ProtocolVersion::V_2026_07_28),
             session_level: self.min_level.clone(),
         }
+    }
+
+    /// The caching hints of a list (2026-07-28 `ttlMs`, `cacheScope`):
+    /// `server.list_ttl`, public when every caller sees the same lists.
+    fn list_hints(&self) -> (Option<u64>, Option<CacheScope>) {
+        let (ttl, shared) = self.service.list_freshness();
+        let scope = match shared {
+            true => CacheScope::Public,
+            false => CacheScope::Private,
+        };
+        (Some(ttl), Some(scope))
     }
 
     /// What an `input_required` state of this request is bound to, when
@@ -263,6 +274,7 @@ impl ServerHandler for Handler {
         let mut result =
             ListToolsResult::with_all_items(page.items.iter().map(|t| to_mcp_tool(t)).collect());
         result.next_cursor = page.next;
+        (result.ttl_ms, result.cache_scope) = self.list_hints();
         Ok(result)
     }
 
@@ -283,6 +295,7 @@ impl ServerHandler for Handler {
                 .collect(),
         );
         result.next_cursor = page.next;
+        (result.ttl_ms, result.cache_scope) = self.list_hints();
         Ok(result)
     }
 
@@ -303,6 +316,7 @@ impl ServerHandler for Handler {
                 .collect(),
         );
         result.next_cursor = page.next;
+        (result.ttl_ms, result.cache_scope) = self.list_hints();
         Ok(result)
     }
 
@@ -373,6 +387,7 @@ impl ServerHandler for Handler {
                 .collect(),
         );
         result.next_cursor = page.next;
+        (result.ttl_ms, result.cache_scope) = self.list_hints();
         Ok(result)
     }
 

@@ -344,6 +344,14 @@ impl CallService {
         Ok(tool)
     }
 
+    /// How long a client may reuse a list, in milliseconds, and whether
+    /// the same list may be reused for every caller: it may when no scope
+    /// policy makes lists differ by caller.
+    pub fn list_freshness(&self) -> (u64, bool) {
+        let ttl = u64::try_from(self.catalog.list_ttl.as_millis()).unwrap_or(u64::MAX);
+        (ttl, self.scopes.is_empty())
+    }
+
     /// Whether the initial load is done.
     pub fn is_ready(&self) -> bool {
         self.catalog.is_ready()

@@ -561,3 +561,28 @@ async fn a_trace_context_in_meta_joins_the_call_log_lines() {
     }
     assert!(!server.stderr().contains("forged=1"), "{}", server.stderr());
 }
+
+#[tokio::test]
+async fn lists_carry_caching_hints_from_the_config() {
+    let dir = PluginDir::with(&[MISBEHAVE]);
+    let http = http_client();
+    let hints = async |server: &HttpServer| {
+        let response = post_mcp(&http, server, &stateless(1, "tools/list"))
+            .header("mcp-protocol-version", "2026-07-28")
+            .header("mcp-method", "tools/list")
+            .send()
+            .await
+            .unwrap();
+        let answer: Value = response.json().await.unwrap();
+        let result = &answer["result"];
+        assert!(result["tools"].is_array(), "{answer}");
+        (result["ttlMs"].clone(), result["cacheScope"].clone())
+    };
+    // By default a list is revalidated every time, and the same for all.
+    let server = start_http(&dir).await;
+    assert_eq!(hints(&server).await, (json!(0), json!("public")));
+    drop(server);
+    dir.set_config("[server]\nlist_ttl = \"30s\"\n");
+    let server = start_http(&dir).await;
+    assert_eq!(hints(&server).await, (json!(30000), json!("public")));
+}
