@@ -39,6 +39,9 @@ pub struct Tool {
     pub source: Arc<dyn Source>,
     /// The source's URIs, for links and resources in results.
     pub uris: Arc<UriMap>,
+    /// Arguments a 2026-07-28 HTTP request also carries in a header
+    /// (`x-mcp-header` on the property, SEP-2243), as (property, header).
+    pub header_params: Vec<(String, http::HeaderName)>,
     input: Arc<Schema>,
     output: Option<Arc<Schema>>,
 }
@@ -541,7 +544,10 @@ fn build_tools(
                     .map_err(|e| format!("{}: {e}", context("output schema")))?,
             )),
         };
+        let header_params = header_params(input.as_object())
+            .map_err(|e| format!("{}: {e}", context("input schema")))?;
         tools.push(Tool {
+            header_params,
             name: published,
             operation: operation.name.clone(),
             title: operation.title.clone(),
@@ -556,6 +562,36 @@ fn build_tools(
         });
     }
     Ok(tools)
+}
+
+/// The properties of `schema` that name a header with `x-mcp-header`, as
+/// (property, `Mcp-Param-{name}`); a name that cannot be part of a header
+/// name, or one used twice, is an error.
+fn header_params(schema: &JsonObject) -> Result<Vec<(String, http::HeaderName)>, String> {
+    let Some(properties) = schema.get("properties").and_then(Value::as_object) else {
+        return Ok(Vec::new());
+    };
+    let mut params: Vec<(String, http::HeaderName)> = Vec::new();
+    for (property, definition) in properties {
+        let Some(name) = definition.get("x-mcp-header") else {
+            continue;
+        };
+        let header = name
+            .as_str()
+            .filter(|name| !name.is_empty() && name.len() <= 64)
+            .and_then(|name| http::HeaderName::try_from(format!("mcp-param-{name}")).ok())
+            .ok_or_else(|| {
+                format!(
+                    "`x-mcp-header` of property `{property}` must be 1 to 64 characters \
+                     allowed in an HTTP header name, not {name}"
+                )
+            })?;
+        if params.iter().any(|(_, other)| *other == header) {
+            return Err(format!("two properties name the header `{header}`"));
+        }
+        params.push((property.clone(), header));
+    }
+    Ok(params)
 }
 
 /// `tools = { enable = [...], disable = [...] }` as glob sets.

@@ -36,6 +36,8 @@ use crate::catalog::Tool;
 use crate::mcp::fast::{self, Answer, Call, Era, STATELESS};
 use crate::mcp::rounds::Rounds;
 use crate::service::{CallService, Who};
+use rmcp::ErrorData as McpError;
+use rmcp::model::ErrorCode;
 
 /// The session versions rmcp speaks, which this path serves in a session.
 const SESSION_VERSIONS: [&str; 3] = ["2025-11-25", "2025-06-18", "2025-03-26"];
@@ -161,6 +163,12 @@ async fn stateless(direct: &Direct, parts: &Parts, bytes: &[u8]) -> Option<Answe
     }
     let level = call.stateless_level()?;
     let (who, tool) = callable(direct, parts, &call.params.name)?;
+    let empty = serde_json::Map::new();
+    let arguments = call.arguments().unwrap_or(&empty);
+    if let Err(why) = super::params::check(&tool, arguments, &parts.headers) {
+        let error = McpError::new(ErrorCode::HEADER_MISMATCH, why, None);
+        return Some(fast::refusal(&call.id, &error));
+    }
     // Cancelled if the client goes away: the future is dropped.
     let cancel = tokio_util::sync::CancellationToken::new();
     let _cancel_on_drop = cancel.clone().drop_guard();
@@ -206,7 +214,7 @@ async fn session(direct: &Direct, parts: &Parts, bytes: &[u8]) -> Option<Answer>
 /// The answer as HTTP: JSON, or SSE when log lines go first.
 fn reply(answer: Answer) -> Response {
     if answer.logs.is_empty() {
-        let status = match answer.missing_capability {
+        let status = match answer.bad_request {
             true => StatusCode::BAD_REQUEST,
             false => StatusCode::OK,
         };

@@ -32,6 +32,7 @@ mod jwt;
 pub mod limit;
 pub mod listen;
 pub mod observe;
+pub mod params;
 pub mod probes;
 pub mod scope;
 pub mod session;

@@ -87,6 +87,11 @@ impl Call {
         .then_some(call)
     }
 
+    /// The call's arguments.
+    pub fn arguments(&self) -> Option<&Map<String, Value>> {
+        self.params.arguments.as_ref()
+    }
+
     /// Whether the call's `_meta` holds nothing but a trace context (no
     /// progress token): in a session, it needs nothing but a result.
     pub fn is_plain(&self) -> bool {
@@ -122,9 +127,10 @@ impl Call {
 pub struct Answer {
     pub logs: Vec<String>,
     pub response: String,
-    /// The response is the -32021 error (a client capability the request
-    /// needs is missing), which HTTP answers with 400.
-    pub missing_capability: bool,
+    /// The response is an error HTTP answers with 400: a client
+    /// capability the request needs is missing (-32021), or a header
+    /// disagrees with the body (-32020).
+    pub bad_request: bool,
 }
 
 /// The answer to a call.
@@ -166,7 +172,7 @@ pub async fn answer(
         ..who
     };
     let arguments = call.params.arguments.unwrap_or_default();
-    let mut missing_capability = false;
+    let mut bad_request = false;
     let response = match era {
         Era::Session(_) => {
             let outcome = service.call(who, tool, arguments, &client, cancel).await;
@@ -203,7 +209,7 @@ pub async fn answer(
             let questions = finished.questions;
             match (missing, binding) {
                 (Some(error), _) => {
-                    missing_capability = true;
+                    bad_request = true;
                     error_reply(&call.id, &error)
                 }
                 (None, Some(binding)) if !questions.is_empty() => {
@@ -236,7 +242,17 @@ pub async fn answer(
             })
             .collect(),
         response,
-        missing_capability,
+        bad_request,
+    }
+}
+
+/// The answer that refuses call `id` with `error`, which HTTP answers with
+/// 400.
+pub fn refusal(id: &Value, error: &McpError) -> Answer {
+    Answer {
+        logs: Vec::new(),
+        response: error_reply(id, error),
+        bad_request: true,
     }
 }
 

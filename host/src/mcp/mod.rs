@@ -28,8 +28,8 @@ use std::time::Duration;
 
 use rmcp::model::{
     CacheScope, CallToolRequestParams, CallToolResponse, CompleteRequestParams, CompleteResult,
-    DiscoverResult, GetPromptRequestParams, GetPromptResponse, GetPromptResult, Implementation,
-    InitializeRequestParams, InitializeResult, InputRequiredResult, InputResponses,
+    DiscoverResult, ErrorCode, GetPromptRequestParams, GetPromptResponse, GetPromptResult,
+    Implementation, InitializeRequestParams, InitializeResult, InputRequiredResult, InputResponses,
     ListPromptsResult, ListResourceTemplatesResult, ListResourcesResult, ListToolsResult,
     LoggingLevel, PaginatedRequestParams, PromptMessage, ProtocolVersion,
     ReadResourceRequestParams, ReadResourceResponse, ReadResourceResult, Reference,
@@ -512,6 +512,14 @@ impl ServerHandler for Handler {
             .map_err(to_mcp_error)?;
         let arguments = request.arguments.unwrap_or_default();
         let binding = self.binding(&context, who, &tool.name, &arguments);
+        // Over HTTP, a 2026-07-28 request's `Mcp-Param-*` headers must
+        // agree with the body.
+        if binding.is_some()
+            && let Some(parts) = context.extensions.get::<http::request::Parts>()
+        {
+            crate::http::params::check(&tool, &arguments, &parts.headers)
+                .map_err(|why| McpError::new(ErrorCode::HEADER_MISMATCH, why, None))?;
+        }
         let retry = (
             request.request_state.as_deref(),
             request.input_responses.as_ref(),
