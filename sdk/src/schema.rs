@@ -190,6 +190,20 @@ mod tests {
         Square { side: f64 },
     }
 
+    #[derive(JsonSchema)]
+    #[allow(dead_code, reason = "only the schema is used")]
+    struct Routed {
+        #[schemars(extend("x-mcp-header" = "Region"))]
+        region: String,
+    }
+
+    // The README tells authors to mark header arguments this way.
+    #[test]
+    fn extension_keywords_on_fields_are_kept() {
+        let schema = Value::Object(schema_of::<Routed>(Contract::Deserialize));
+        assert_eq!(schema["properties"]["region"]["x-mcp-header"], "Region");
+    }
+
     #[test]
     fn struct_schemas_are_inline_objects_with_field_docs() {
         let schema = Value::Object(schema_of::<Point>(Contract::Deserialize));
