@@ -385,7 +385,9 @@ impl<'a> Asking<'a> {
         Box::pin(futures::future::pending())
     }
 
-    /// One question asked without a key: numbered by kind and order.
+    /// One question asked without a key: numbered by kind and order, as
+    /// `elicitation:1`. The colon keeps these apart from the keys a group
+    /// chooses, which `host.ask` limits to `[A-Za-z0-9_.-]`.
     fn one<'b>(
         &'b self,
         question: Question,
@@ -393,7 +395,7 @@ impl<'a> Asking<'a> {
     ) -> BoxFuture<'b, Result<ClientAnswer, String>> {
         let (capability, _) = kind_of(&question);
         let n = self.asked.fetch_add(1, Ordering::Relaxed) + 1;
-        let key = format!("{capability}-{n}");
+        let key = format!("{capability}:{n}");
         let asked = self.ask(vec![(key, question)], uris);
         Box::pin(async move { asked.await.pop().unwrap_or_else(|| Err("no answer".into())) })
     }
@@ -512,7 +514,7 @@ mod tests {
     fn question() -> (String, Value) {
         let params = elicitation_params("Name?".into(), r#"{"type":"object","properties":{}}"#);
         let request = json!({ "method": "elicitation/create", "params": params.unwrap() });
-        ("elicitation-1".into(), request)
+        ("elicitation:1".into(), request)
     }
 
     fn state_of(result: &InputRequiredResult) -> String {
@@ -529,7 +531,7 @@ mod tests {
             .unwrap();
         let state = state_of(&result);
         let responses =
-            InputResponses::from([("elicitation-1".to_owned(), json!({ "action": "accept" }))]);
+            InputResponses::from([("elicitation:1".to_owned(), json!({ "action": "accept" }))]);
         let answers = rounds
             .resume(&bound, Some(&state), Some(&responses))
             .unwrap();
@@ -569,23 +571,23 @@ mod tests {
         let first = rounds.input_required(&bound, Answers::default(), vec![question()]);
         let state = state_of(&first.unwrap());
         let declined = json!({ "action": "decline" });
-        let responses = InputResponses::from([("elicitation-1".to_owned(), declined)]);
+        let responses = InputResponses::from([("elicitation:1".to_owned(), declined)]);
         let answers = rounds.resume(&bound, Some(&state), Some(&responses));
         let (_, request) = question();
-        let second = ("elicitation-2".to_owned(), request);
+        let second = ("elicitation:2".to_owned(), request);
         let next = rounds.input_required(&bound, answers.unwrap(), vec![second]);
         let state = state_of(&next.unwrap());
         // A later response for a sealed question does not replace it.
         let accepted = json!({ "action": "accept" });
         let responses = InputResponses::from([
-            ("elicitation-1".to_owned(), accepted.clone()),
-            ("elicitation-2".to_owned(), accepted),
+            ("elicitation:1".to_owned(), accepted.clone()),
+            ("elicitation:2".to_owned(), accepted),
         ]);
         let answers = rounds
             .resume(&bound, Some(&state), Some(&responses))
             .unwrap();
-        assert_eq!(answers.0["elicitation-1"]["action"], "decline");
-        assert_eq!(answers.0["elicitation-2"]["action"], "accept");
+        assert_eq!(answers.0["elicitation:1"]["action"], "decline");
+        assert_eq!(answers.0["elicitation:2"]["action"], "accept");
         // Without a state, responses are the client's answers all the same.
         let answers = rounds.resume(&bound, None, Some(&responses)).unwrap();
         assert_eq!(answers.0.len(), 2);
