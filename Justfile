@@ -31,7 +31,8 @@ fmt:
     cd plugins && cargo fmt --all
     cd plugins/fixtures && cargo fmt --all
 
-# The official MCP conformance suite (server mode, active scenarios) against
-# `toolhost serve --http` serving plugins/fixtures/conformance. Needs npm.
+# The official MCP conformance suites (0.1.16 and 0.2.0-alpha.12, four
+# passes; see conformance/run.sh) against `toolhost serve --http` serving
+# plugins/fixtures/conformance. Needs npm.
 conformance *ARGS:
     bash conformance/run.sh {{ARGS}}

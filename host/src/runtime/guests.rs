@@ -15,6 +15,7 @@ use std::future::Future;
 use std::task::Poll;
 
 use tokio_util::task::AbortOnDropHandle;
+use tracing::Instrument as _;
 
 /// The guest threads.
 pub struct Guests {
@@ -56,6 +57,9 @@ impl Guests {
             // Not reached: the runtime is only taken when `self` is dropped.
             return call.await;
         };
+        // The call keeps its span (tool, request id, trace context) on the
+        // guest threads, so its log lines there still say whose they are.
+        let call = call.instrument(tracing::Span::current());
         match AbortOnDropHandle::new(runtime.spawn(call)).await {
             Ok(output) => output,
             Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
