@@ -169,22 +169,23 @@ impl Rounds {
 /// What a state is bound to: who asked, which tool, which arguments (in a
 /// canonical form, so that a client reordering keys still matches).
 pub fn binding(subject: Option<&str>, tool: &str, arguments: &Map<String, Value>) -> Vec<u8> {
+    fn object(map: &Map<String, Value>, out: &mut String) {
+        let mut keys: Vec<&String> = map.keys().collect();
+        keys.sort();
+        out.push('{');
+        for (i, key) in keys.into_iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            out.push_str(&serde_json::to_string(key).unwrap_or_default());
+            out.push(':');
+            canonical(&map[key], out);
+        }
+        out.push('}');
+    }
     fn canonical(value: &Value, out: &mut String) {
         match value {
-            Value::Object(map) => {
-                let mut keys: Vec<&String> = map.keys().collect();
-                keys.sort();
-                out.push('{');
-                for (i, key) in keys.into_iter().enumerate() {
-                    if i > 0 {
-                        out.push(',');
-                    }
-                    out.push_str(&Value::String(key.clone()).to_string());
-                    out.push(':');
-                    canonical(&map[key], out);
-                }
-                out.push('}');
-            }
+            Value::Object(map) => object(map, out),
             Value::Array(items) => {
                 out.push('[');
                 for (i, item) in items.iter().enumerate() {
@@ -203,7 +204,7 @@ pub fn binding(subject: Option<&str>, tool: &str, arguments: &Map<String, Value>
     out.push('\0');
     out.push_str(tool);
     out.push('\0');
-    canonical(&Value::Object(arguments.clone()), &mut out);
+    object(arguments, &mut out);
     out.into_bytes()
 }
 
