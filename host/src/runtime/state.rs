@@ -371,6 +371,18 @@ impl host::Host for CallState {
         if let Err(refusal) = check_questions(&questions) {
             return vec![Err(refusal); count];
         }
+        // Each question counts against the call's requests to the client,
+        // as a single `sample` or `elicit` does; `ask_client` counts one.
+        let asked = u32::try_from(count).unwrap_or(u32::MAX);
+        if self.requests_sent.saturating_add(asked) > MAX_REQUESTS_PER_CALL {
+            let refusal = format!(
+                "this call may ask the client at most {MAX_REQUESTS_PER_CALL} questions; \
+                 {} were asked already and this ask holds {count}",
+                self.requests_sent
+            );
+            return vec![Err(refusal); count];
+        }
+        self.requests_sent += asked.saturating_sub(1);
         match self
             .ask_client("questions", |reply| PluginEvent::Ask { questions, reply })
             .await
