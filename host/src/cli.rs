@@ -275,10 +275,13 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let scopes = Arc::new(ScopePolicy::new(http_config.auth.scopes.clone()));
     let catalog = Arc::new(Catalog::from_config(&config.server));
     let rounds = Arc::new(Rounds::new(config.server.request_state_key()?.as_deref())?);
+    let tasks = mcp::tasks::Tasks::embedded(&config.tasks);
     let runtime = Runtime::new(config, overrides)?;
     let metrics = Metrics::with_outbound(runtime.outbound_stats());
     let service = CallService::new(catalog.clone(), metrics.clone(), scopes.clone());
-    let handler = mcp::Handler::new(service.clone()).with_rounds(rounds.clone());
+    let handler = mcp::Handler::new(service.clone())
+        .with_rounds(rounds.clone())
+        .with_tasks(tasks.clone());
     // Bind before loading, so a taken port fails at once.
     let http = match listen {
         Some(listen) => {
@@ -287,6 +290,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
                 service: service.clone(),
                 scopes,
                 rounds,
+                tasks,
             };
             let router = http::router(&http_config, listen, parts, streams.clone())?;
             let listener = tokio::net::TcpListener::bind(listen)

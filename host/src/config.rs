@@ -31,6 +31,58 @@ pub struct Config {
     /// The streamable HTTP transport.
     #[serde(default)]
     pub http: HttpConfig,
+    /// Calls that go on as tasks after their request is answered.
+    #[serde(default)]
+    pub tasks: TasksConfig,
+}
+
+/// `[tasks]`: calls a group lets go on as tasks (`ctx.run_as_task()`),
+/// which a client polls by id (the MCP tasks extension).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TasksConfig {
+    /// How long a task and its result are kept, counted from its start
+    /// (`ttlMs`); then its id is unknown. Keep it well above the groups'
+    /// `timeout`, which still bounds each run of a task.
+    #[serde(default = "default_task_ttl")]
+    pub ttl: HumanDuration,
+    /// How often a client is told to poll (`pollIntervalMs`).
+    #[serde(default = "default_poll_interval")]
+    pub poll_interval: HumanDuration,
+    /// Most tasks kept at once; past it a call runs without becoming one.
+    #[serde(default = "default_max_tasks")]
+    pub max: usize,
+    /// Most tasks kept for one caller (one subject; every caller is one
+    /// without auth).
+    #[serde(default = "default_max_tasks_per_caller")]
+    pub max_per_caller: usize,
+}
+
+fn default_task_ttl() -> HumanDuration {
+    HumanDuration(Duration::from_secs(3600))
+}
+
+fn default_poll_interval() -> HumanDuration {
+    HumanDuration(Duration::from_millis(500))
+}
+
+fn default_max_tasks() -> usize {
+    10_000
+}
+
+fn default_max_tasks_per_caller() -> usize {
+    1_000
+}
+
+impl Default for TasksConfig {
+    fn default() -> Self {
+        Self {
+            ttl: default_task_ttl(),
+            poll_interval: default_poll_interval(),
+            max: default_max_tasks(),
+            max_per_caller: default_max_tasks_per_caller(),
+        }
+    }
 }
 
 /// `[cache]`: compiled components kept on disk, so that a warm start maps

@@ -403,6 +403,7 @@ fn any_post_to_mcp_gets_an_answer_that_is_not_a_server_error() {
             service: service.clone(),
             scopes: Arc::new(ScopePolicy::new(BTreeMap::new())),
             rounds: Arc::new(crate::mcp::rounds::Rounds::random()),
+            tasks: crate::mcp::tasks::Tasks::embedded(&Default::default()),
         };
         let streams = CancellationToken::new();
         let listen = "127.0.0.1:0".parse().unwrap();

@@ -28,6 +28,7 @@
 //! - [`jsonrpc`]: framing checks both transports run before rmcp.
 //! - [`caller`]: who is calling, as a transport tells the door.
 //! - [`kv`]: persistent key-value state per group, behind a store trait.
+//! - [`tasks`]: calls that outlive their request, behind a store trait.
 //! - [`metrics`]: call and HTTP counters, Prometheus text.
 //! - [`load`]: plugin directories into the catalog.
 //! - [`watch`]: directory events → reloads of the files that changed.
@@ -52,6 +53,7 @@ pub mod schema;
 pub mod service;
 pub mod source;
 pub mod stdio;
+pub mod tasks;
 pub mod watch;
 
 #[cfg(test)]

@@ -322,6 +322,37 @@ impl Context {
         }
     }
 
+    /// Go on as a task: the host answers the request at once with a task
+    /// the client polls (the MCP tasks extension), and this call runs on;
+    /// what the operation returns becomes the task's result. Call it
+    /// before the long part of the work, after any question that should be
+    /// asked first; calling it again does nothing.
+    ///
+    /// Fails with [`ErrorKind::Unavailable`](crate::ErrorKind::Unavailable),
+    /// saying why, when the client takes no tasks or the host keeps too
+    /// many: the call then goes on as an ordinary one. An operation that
+    /// can run either way ignores the error; one that cannot do without a
+    /// task returns it, and the client is told to declare the extension.
+    /// In a detached context (tests) it always fails.
+    ///
+    /// ```no_run
+    /// # use toolhost_sdk::{Context, ToolError};
+    /// # fn f(ctx: &Context) -> Result<String, ToolError> {
+    /// // Optional: a client without tasks waits for the result instead.
+    /// let _ = ctx.run_as_task();
+    /// // Required: a client without tasks gets an error saying so.
+    /// ctx.run_as_task()?;
+    /// # Ok(String::new()) }
+    /// ```
+    pub fn run_as_task(&self) -> Result<(), ToolError> {
+        match &self.detached {
+            None => host::run_as_task().map_err(ToolError::unavailable),
+            Some(_) => Err(ToolError::unavailable(
+                "a detached context runs no tasks; the call goes on without one",
+            )),
+        }
+    }
+
     /// Read a per-group setting from the host's configuration, `None` when
     /// it is not set.
     ///

@@ -83,6 +83,9 @@ impl plugin::host::Host for Bare {
     ) -> Vec<Result<plugin::types::Answer, String>> {
         questions.iter().map(|_| Err("no client".into())).collect()
     }
+    async fn run_as_task(&mut self) -> Result<(), String> {
+        Err("no client".into())
+    }
 }
 
 /// No state: the floor's components never use it.

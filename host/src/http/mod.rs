@@ -66,6 +66,8 @@ pub struct Parts {
     pub scopes: Arc<ScopePolicy>,
     /// Seals the state of `input_required` results.
     pub rounds: Arc<Rounds>,
+    /// Calls that went on as tasks.
+    pub tasks: Arc<crate::mcp::tasks::Tasks>,
 }
 
 /// Builds the router. `streams` ends every MCP session and stream when
@@ -108,7 +110,9 @@ pub fn router(
         .with_max_request_body_bytes(max_body)
         .with_json_response(true)
         .with_cancellation_token(streams);
-    let handler = Handler::new(parts.service.clone()).with_rounds(parts.rounds.clone());
+    let handler = Handler::new(parts.service.clone())
+        .with_rounds(parts.rounds.clone())
+        .with_tasks(parts.tasks.clone());
     let mut sessions = LocalSessionManager::default();
     sessions.session_config.keep_alive = Some(config.session_idle_timeout.0);
     let sessions = Arc::new(sessions);

@@ -21,20 +21,22 @@ pub mod convert;
 pub mod fast;
 mod notify;
 pub mod rounds;
+pub mod tasks;
 
 use std::collections::{BTreeMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use rmcp::model::{
-    CacheScope, CallToolRequestParams, CallToolResponse, CompleteRequestParams, CompleteResult,
-    DiscoverResult, ErrorCode, GetPromptRequestParams, GetPromptResponse, GetPromptResult,
-    Implementation, InitializeRequestParams, InitializeResult, InputRequiredResult, InputResponses,
-    ListPromptsResult, ListResourceTemplatesResult, ListResourcesResult, ListToolsResult,
-    LoggingLevel, PaginatedRequestParams, PromptMessage, ProtocolVersion,
-    ReadResourceRequestParams, ReadResourceResponse, ReadResourceResult, Reference,
-    ServerCapabilities, ServerConfig, SetLevelRequestParams, SubscribeRequestParams,
-    SubscriptionFilter, Tool as McpTool, UnsubscribeRequestParams,
+    CacheScope, CallToolRequestParams, CallToolResponse, CancelTaskParams, CompleteRequestParams,
+    CompleteResult, DiscoverResult, ErrorCode, GetPromptRequestParams, GetPromptResponse,
+    GetPromptResult, GetTaskParams, GetTaskResult, Implementation, InitializeRequestParams,
+    InitializeResult, InputRequiredResult, InputResponses, ListPromptsResult,
+    ListResourceTemplatesResult, ListResourcesResult, ListToolsResult, LoggingLevel,
+    PaginatedRequestParams, PromptMessage, ProtocolVersion, ReadResourceRequestParams,
+    ReadResourceResponse, ReadResourceResult, Reference, ServerCapabilities, ServerConfig,
+    SetLevelRequestParams, SubscribeRequestParams, SubscriptionFilter, Tool as McpTool,
+    UnsubscribeRequestParams, UpdateTaskParams,
 };
 use rmcp::service::{NotificationContext, RequestContext, SubscriptionContext};
 use rmcp::{ErrorData as McpError, RoleServer, ServerHandler};
@@ -48,6 +50,7 @@ use crate::service::{CallOutcome, CallService, Completing, CompletionRef, Who};
 use client::PeerClient;
 use convert::{to_content_block, to_mcp_error, to_resource_contents, to_role};
 use rounds::{Asking, Rounds};
+use tasks::Tasks;
 
 /// Longest `initialize` and `server/discover` wait for the initial load,
 /// so that instructions describe the groups; a client's first list waits
@@ -64,6 +67,8 @@ pub struct Handler {
     subscriptions: Arc<Mutex<HashSet<String>>>,
     /// Seals the state of `input_required` results.
     rounds: Arc<Rounds>,
+    /// Calls that went on as tasks.
+    tasks: Arc<Tasks>,
 }
 
 /// Who is asking, as the transport told rmcp.
@@ -88,12 +93,18 @@ impl Handler {
             min_level: Arc::new(Mutex::new(LoggingLevel::Info)),
             subscriptions: Arc::default(),
             rounds: Arc::new(Rounds::random()),
+            tasks: Tasks::embedded(&crate::config::TasksConfig::default()),
         }
     }
 
     /// The same handler, sealing `input_required` states with `rounds`.
     pub fn with_rounds(self, rounds: Arc<Rounds>) -> Self {
         Self { rounds, ..self }
+    }
+
+    /// The same handler, keeping its tasks in `tasks`.
+    pub fn with_tasks(self, tasks: Arc<Tasks>) -> Self {
+        Self { tasks, ..self }
     }
 
     /// What seals this handler's `input_required` states.
@@ -115,7 +126,9 @@ impl Handler {
     /// A handler for another client: same service, its own log level and
     /// subscriptions.
     pub fn for_new_client(&self) -> Self {
-        Self::new(self.service.clone()).with_rounds(self.rounds.clone())
+        Self::new(self.service.clone())
+            .with_rounds(self.rounds.clone())
+            .with_tasks(self.tasks.clone())
     }
 
     /// The client of one request.
@@ -195,7 +208,16 @@ impl Handler {
         binding: Option<&[u8]>,
         failure: Option<&str>,
     ) -> Result<Option<InputRequiredResult>, McpError> {
-        let finished = asking.finish();
+        self.conclude_finished(asking.finish(), binding, failure)
+    }
+
+    /// [`Self::conclude`] for a run that already ended.
+    fn conclude_finished(
+        &self,
+        finished: rounds::Finished,
+        binding: Option<&[u8]>,
+        failure: Option<&str>,
+    ) -> Result<Option<InputRequiredResult>, McpError> {
         if let Some(error) = failure.and_then(|f| finished.missing_capability(f)) {
             return Err(error);
         }
@@ -209,11 +231,75 @@ impl Handler {
             .map_err(|message| McpError::internal_error(message, None))
     }
 
+    /// Whether the request's client takes tasks (it declared the tasks
+    /// extension).
+    fn takes_tasks(&self, context: &RequestContext<RoleServer>) -> bool {
+        context
+            .client_capabilities()
+            .is_some_and(|c| c.supports_tasks())
+    }
+
+    /// A 2026-07-28 `tools/call` from a client that takes tasks: the run
+    /// goes on in the background, and the request is answered with its
+    /// result, its questions, or the task it became (see [`tasks`]).
+    #[allow(clippy::too_many_arguments)]
+    async fn call_taking_tasks(
+        &self,
+        context: &RequestContext<RoleServer>,
+        who: Who<'_>,
+        tool: Arc<crate::catalog::Tool>,
+        arguments: rmcp::model::JsonObject,
+        client: PeerClient,
+        binding: &[u8],
+        retry: (Option<&str>, Option<&InputResponses>),
+    ) -> Result<CallToolResponse, McpError> {
+        let answers = self
+            .rounds
+            .resume(binding, retry.0, retry.1)
+            .map_err(|message| McpError::invalid_params(message, None))?;
+        let run = tasks::Run {
+            service: self.service.clone(),
+            tool: tool.clone(),
+            arguments,
+            caller: who.caller.cloned(),
+            request_id: who.request_id.cloned(),
+            traceparent: who.traceparent.map(str::to_owned),
+            client,
+            capabilities: context
+                .meta
+                .client_capabilities()
+                .and_then(|c| serde_json::to_value(c).ok()),
+        };
+        let (outcome, finished) = match self
+            .tasks
+            .first_run(run, answers, context.ct.clone())
+            .await?
+        {
+            Ok(ended) => ended,
+            Err(task) => return Ok(CallToolResponse::Task(task)),
+        };
+        let failure = match &outcome {
+            CallOutcome::PluginError(error) => Some(error.message.as_str()),
+            _ => None,
+        };
+        Ok(
+            match self.conclude_finished(finished, Some(binding), failure)? {
+                None => to_call_result(&tool, outcome).into(),
+                Some(question) => CallToolResponse::InputRequired(question),
+            },
+        )
+    }
+
     async fn instructions(&self, who: Who<'_>) -> Option<String> {
         tokio::time::timeout(INSTRUCTIONS_WAIT, self.service.instructions(who))
             .await
             .unwrap_or(None)
     }
+}
+
+/// Whom a task belongs to: the caller's subject.
+fn owner(context: &RequestContext<RoleServer>) -> Option<String> {
+    caller::caller(context).map(|c| c.subject.clone())
 }
 
 fn cursor(request: &Option<PaginatedRequestParams>) -> Option<&str> {
@@ -232,6 +318,7 @@ impl ServerHandler for Handler {
             .enable_resources_subscribe()
             .enable_tools()
             .enable_tool_list_changed()
+            .enable_tasks()
             .build();
         let mut info = ServerConfig::new(capabilities);
         info.server_info = Implementation::new("toolhost", env!("CARGO_PKG_VERSION"));
@@ -525,6 +612,13 @@ impl ServerHandler for Handler {
             request.input_responses.as_ref(),
         );
         let client = self.client(&context);
+        if let Some(binding) = binding.as_deref()
+            && self.takes_tasks(&context)
+        {
+            return self
+                .call_taking_tasks(&context, who, tool, arguments, client, binding, retry)
+                .await;
+        }
         let (asking, stop) = self.asking(&context, &client, binding.as_deref(), retry)?;
         let outcome = self
             .service
@@ -538,6 +632,36 @@ impl ServerHandler for Handler {
             None => to_call_result(&tool, outcome).into(),
             Some(question) => CallToolResponse::InputRequired(question),
         })
+    }
+
+    async fn get_task(
+        &self,
+        request: GetTaskParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<GetTaskResult, McpError> {
+        let owner = owner(&context);
+        let task = self.tasks.get(&request.task_id, owner.as_deref()).await?;
+        Ok(GetTaskResult::new(task))
+    }
+
+    async fn update_task(
+        &self,
+        request: UpdateTaskParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<(), McpError> {
+        let owner = owner(&context);
+        self.tasks
+            .update(&request.task_id, owner.as_deref(), request.input_responses)
+            .await
+    }
+
+    async fn cancel_task(
+        &self,
+        request: CancelTaskParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<(), McpError> {
+        let owner = owner(&context);
+        self.tasks.cancel(&request.task_id, owner.as_deref()).await
     }
 
     async fn set_level(

@@ -27,18 +27,21 @@
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures::future::BoxFuture;
 use rmcp::ErrorData as McpError;
-use rmcp::model::{InputRequiredResult, InputResponses, RequestStateCodec, SealOptions};
+use rmcp::model::{
+    InputRequiredResult, InputResponses, RequestStateCodec, SealOptions, TASKS_EXTENSION_ID,
+};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 use tokio_util::sync::CancellationToken;
 
 use super::client::{elicitation_answer, elicitation_params, sampling_answer, sampling_params};
+use super::tasks::TaskLink;
 use crate::published::UriMap;
 use crate::service::Client;
 use crate::source::{
@@ -73,6 +76,18 @@ struct State {
 /// The answers a run of the operation may use, by question key.
 #[derive(Default, Debug)]
 pub struct Answers(BTreeMap<String, Value>);
+
+impl Answers {
+    /// The answers, by question key.
+    pub fn as_map(&self) -> &BTreeMap<String, Value> {
+        &self.0
+    }
+
+    /// Answers the client gave through other means (a task's updates).
+    pub fn from_map(answers: BTreeMap<String, Value>) -> Self {
+        Answers(answers)
+    }
+}
 
 impl Rounds {
     /// Seals with `key` (at least 32 bytes), or with a random key when
@@ -224,6 +239,9 @@ pub struct Asking<'a> {
     /// A capability a question needed that the client did not declare.
     refused: Mutex<Option<&'static str>>,
     stop: CancellationToken,
+    /// The task this run may become or belongs to; `None`: the client
+    /// takes no tasks.
+    task: Option<Arc<TaskLink>>,
 }
 
 /// What `mutex` held, poisoned or not.
@@ -239,7 +257,8 @@ pub struct Finished {
     /// The answers it had, to seal for the next round.
     pub answers: Answers,
     /// A capability one of its questions needed that the client did not
-    /// declare (`sampling`, `elicitation`, `roots`).
+    /// declare (`sampling`, `elicitation`, `roots`, or the tasks extension
+    /// by its id).
     pub refused: Option<&'static str>,
 }
 
@@ -250,8 +269,12 @@ impl Finished {
     /// the source's own message.
     pub fn missing_capability(&self, failure: &str) -> Option<McpError> {
         let capability = self.refused?;
+        let required = match capability {
+            TASKS_EXTENSION_ID => json!({ "extensions": { capability: {} } }),
+            _ => json!({ capability: {} }),
+        };
         let mut error = McpError::missing_required_client_capability(
-            serde_json::from_value(json!({ capability: {} })).unwrap_or_default(),
+            serde_json::from_value(required).unwrap_or_default(),
         );
         error.message = format!(
             "Missing required client capability: this request needs `{capability}`, which \
@@ -318,7 +341,22 @@ impl<'a> Asking<'a> {
             questions: Mutex::new(Vec::new()),
             refused: Mutex::new(None),
             stop,
+            task: None,
         }
+    }
+
+    /// The same, for a client that takes tasks: the run may become the
+    /// task `link` names (or already is it).
+    pub fn in_task(self, link: Arc<TaskLink>) -> Self {
+        Self {
+            task: Some(link),
+            ..self
+        }
+    }
+
+    /// The task this run became, if it did.
+    fn task_id(&self) -> Option<&str> {
+        self.task.as_deref().and_then(TaskLink::id)
     }
 
     /// How the run ended, as far as questions go.
@@ -426,6 +464,10 @@ fn roots_answer(value: &Value) -> Result<Vec<Root>, String> {
 
 impl Client for Asking<'_> {
     fn log(&self, level: Level, message: String) -> BoxFuture<'_, ()> {
+        // A task's request has been answered: nobody hears its log lines.
+        if self.task_id().is_some() {
+            return Box::pin(async {});
+        }
         self.inner.log(level, message)
     }
 
@@ -435,7 +477,21 @@ impl Client for Asking<'_> {
         total: Option<f64>,
         message: Option<String>,
     ) -> BoxFuture<'_, ()> {
+        // A task's progress becomes its status message.
+        if let Some(link) = self.task.as_deref().filter(|link| link.id().is_some()) {
+            return Box::pin(link.progress(done, total, message));
+        }
         self.inner.progress(done, total, message)
+    }
+
+    fn run_as_task(&self) -> BoxFuture<'_, Result<(), String>> {
+        match &self.task {
+            Some(link) => Box::pin(link.begin()),
+            None => {
+                *self.refused.lock().unwrap_or_else(|e| e.into_inner()) = Some(TASKS_EXTENSION_ID);
+                self.inner.run_as_task()
+            }
+        }
     }
 
     fn sample<'b>(

@@ -52,6 +52,7 @@ wasmtime::component::bindgen!({
         "toolhost:plugin/host.sample": async,
         "toolhost:plugin/host.elicit": async,
         "toolhost:plugin/host.ask": async,
+        "toolhost:plugin/host.run-as-task": async,
         // Every state operation waits for the store (disk, or a server).
         "toolhost:plugin/kv": async,
     },

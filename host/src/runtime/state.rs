@@ -59,6 +59,10 @@ pub enum PluginEvent {
         questions: Vec<(String, types::Question)>,
         reply: oneshot::Sender<Result<Vec<Result<types::Answer, String>>, String>>,
     },
+    /// `host.run-as-task`: the guest waits for `reply`.
+    RunAsTask {
+        reply: oneshot::Sender<Result<(), String>>,
+    },
 }
 
 /// Where a call's events go.
@@ -391,6 +395,19 @@ impl host::Host for CallState {
             Ok(_) => vec![Err("the client's answers do not match the questions".into()); count],
             Err(refusal) => vec![Err(refusal); count],
         }
+    }
+
+    async fn run_as_task(&mut self) -> Result<(), String> {
+        let Some(events) = &self.events else {
+            return Err("no MCP client is attached to this call to take a task".into());
+        };
+        let (reply, answer) = oneshot::channel();
+        events
+            .send(PluginEvent::RunAsTask { reply })
+            .map_err(|_| "the client connection closed before the task began".to_owned())?;
+        answer
+            .await
+            .unwrap_or_else(|_| Err("the client connection closed before the task began".into()))
     }
 }
 

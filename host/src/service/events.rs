@@ -90,6 +90,17 @@ pub trait Client: Send + Sync {
         })
     }
 
+    /// The source asks to go on as a task, answered by then with a task
+    /// its client polls; `Ok` when the call now runs as one. By default a
+    /// client takes no tasks, and the call goes on as it was.
+    fn run_as_task(&self) -> BoxFuture<'_, Result<(), String>> {
+        Box::pin(async {
+            Err("this client takes no tasks (it did not declare the \
+                 io.modelcontextprotocol/tasks extension); the call goes on without one"
+                .to_owned())
+        })
+    }
+
     /// Why this client cannot answer a `what` request (sampling,
     /// elicitation, roots), as the source reads it.
     fn unavailable(&self, what: &str) -> String {
@@ -167,6 +178,13 @@ async fn deliver(catalog: &Catalog, uris: &UriMap, client: &dyn Client, event: P
                 () = reply.closed() => return,
             };
             let _ = reply.send(Ok(answers));
+        }
+        PluginEvent::RunAsTask { mut reply } => {
+            let answer = tokio::select! {
+                answer = client.run_as_task() => answer,
+                () = reply.closed() => return,
+            };
+            let _ = reply.send(answer);
         }
     }
 }
