@@ -187,8 +187,9 @@ impl Embedded {
             .count();
         if owned >= self.limits.max_per_owner {
             return Err(StoreError::Full(format!(
-                "this caller already has {owned} tasks, the most the host keeps for one caller \
-                 (they expire {} after they start)",
+                "this caller already has {owned} of the {} tasks the host keeps for one caller \
+                 (each is kept {} from its start)",
+                self.limits.max_per_owner,
                 humanize(self.limits.ttl)
             )));
         }
@@ -321,7 +322,7 @@ mod tests {
         let Err(StoreError::Full(why)) = create(Some("ada")) else {
             panic!("a third task of one owner is refused");
         };
-        assert!(why.contains("this caller already has 2 tasks"), "{why}");
+        assert!(why.contains("already has 2 of the 2 tasks"), "{why}");
         create(Some("bob")).unwrap();
         let Err(StoreError::Full(why)) = create(Some("eve")) else {
             panic!("a fourth task is refused");

@@ -13,6 +13,7 @@ use rmcp::model::{
     ClientCapabilities, ClientConfig, CreateMessageRequestParams, CreateMessageResult,
     ElicitRequestParams, ElicitResult, ElicitationCapability, LoggingMessageNotificationParam,
     ProgressNotificationParam, ResourceUpdatedNotificationParam, SamplingCapability,
+    TASKS_EXTENSION_ID,
 };
 use rmcp::service::{NotificationContext, RequestContext};
 use rmcp::{ClientHandler, ErrorData, RoleClient};
@@ -45,6 +46,8 @@ pub struct Notes {
     pub capable: bool,
     /// What the user "submits" to an elicitation; `None` declines.
     pub elicit_answer: Option<Value>,
+    /// Whether to declare the tasks extension (`io.modelcontextprotocol/tasks`).
+    pub tasks: bool,
 }
 
 impl Default for Notes {
@@ -58,6 +61,7 @@ impl Default for Notes {
             elicited: Arc::default(),
             capable: true,
             elicit_answer: Some(json!({ "username": "ada", "email": "ada@example.com" })),
+            tasks: false,
         }
     }
 }
@@ -117,6 +121,10 @@ impl ClientHandler for Notes {
         if self.capable {
             capabilities.sampling = Some(SamplingCapability::default());
             capabilities.elicitation = Some(ElicitationCapability::default());
+        }
+        if self.tasks {
+            let tasks = (TASKS_EXTENSION_ID.to_owned(), Default::default());
+            capabilities.extensions = Some([tasks].into_iter().collect());
         }
         info.capabilities = capabilities;
         info

@@ -25,7 +25,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, OnceLock};
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use rmcp::ErrorData as McpError;
 use rmcp::model::{
@@ -63,6 +63,9 @@ struct Job {
     answers: BTreeMap<String, Value>,
     /// The questions the parked task waits on (key → `{method, params}`).
     pending: BTreeMap<String, Value>,
+    /// When the task's record expires: a task parked on questions nobody
+    /// answers is forgotten then.
+    expires: SystemTime,
 }
 
 /// Everything one run of a tool call needs, owned, so that it can go on
@@ -156,8 +159,15 @@ impl TaskLink {
             stop: self.stop.clone(),
             answers: self.answers.clone(),
             pending: BTreeMap::new(),
+            expires: record.created + record.ttl,
         };
-        self.tasks.jobs().insert(record.id.clone(), job);
+        {
+            let mut jobs = self.tasks.jobs();
+            // Parked tasks whose records expired are gone for good.
+            let now = SystemTime::now();
+            jobs.retain(|_, job| job.expires > now);
+            jobs.insert(record.id.clone(), job);
+        }
         let _ = self.id.set(record.id.clone());
         let waiting = self.began.lock().unwrap_or_else(|e| e.into_inner()).take();
         if let Some(waiting) = waiting {

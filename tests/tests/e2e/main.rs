@@ -27,4 +27,5 @@ mod state;
 mod stdio_basics;
 mod stdio_fast_path;
 mod surface;
+mod tasks;
 mod untrusted_text;
