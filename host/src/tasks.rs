@@ -141,8 +141,9 @@ impl From<&TasksConfig> for Limits {
     }
 }
 
-/// A new task id: 128 random bits, hex.
-fn new_id() -> String {
+/// A new id no one can guess: 128 random bits, hex (task ids, URL
+/// elicitation ids).
+pub fn random_id() -> String {
     let mut bytes = [0u8; 16];
     getrandom::fill(&mut bytes).expect("the OS random source works");
     let mut id = String::with_capacity(32);
@@ -194,7 +195,7 @@ impl Embedded {
             )));
         }
         let record = Record {
-            id: new_id(),
+            id: random_id(),
             owner: owner.map(str::to_owned),
             status: Status::Working,
             message: None,

@@ -519,6 +519,38 @@ impl Context {
         elicit::parse_answer(action, content.as_deref())
     }
 
+    /// Send the user to a web page (MCP URL-mode elicitation) to do there
+    /// what must not pass through the client: sign in to a third party,
+    /// pay, type a secret. The answer is the user's choice:
+    /// [`Elicitation::Accept`] means they agreed to open the page, not
+    /// that they finished there; learn the outcome from your own service.
+    ///
+    /// `url` must be an absolute `https://` (or `http://`) URL. Fails with
+    /// [`ErrorKind::Unavailable`](crate::ErrorKind::Unavailable), saying
+    /// why, when the client does not offer URL elicitation (or in a
+    /// detached context).
+    ///
+    /// ```no_run
+    /// # use toolhost_sdk::{Context, Elicitation, ToolError};
+    /// # fn f(ctx: &Context) -> Result<String, ToolError> {
+    /// let url = "https://accounts.example.com/authorize?state=8f2c";
+    /// match ctx.elicit_url("Sign in to Example to let me read your calendar.", url)? {
+    ///     Elicitation::Accept(()) => Ok("waiting for the sign-in to finish".into()),
+    ///     _ => Ok("not signed in".into()),
+    /// }
+    /// # }
+    /// ```
+    pub fn elicit_url(&self, message: &str, url: &str) -> Result<Elicitation<()>, ToolError> {
+        match &self.detached {
+            None => host::elicit_url(message, url)
+                .map(convert::elicit_action_from_wit)
+                .map_err(ToolError::unavailable),
+            Some(_) => Err(ToolError::unavailable(
+                "a detached context has no client to send the user to a URL",
+            )),
+        }
+    }
+
     /// Ask the user to fill in a form whose JSON Schema you write yourself
     /// (a flat object of primitive fields, as MCP elicitation requires);
     /// the answer comes back as JSON. The schema is sent as it is, so it

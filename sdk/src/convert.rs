@@ -116,12 +116,15 @@ pub(crate) fn sampling_response_from_wit(response: t::SamplingResponse) -> Sampl
 pub(crate) fn elicit_response_from_wit(
     response: t::ElicitResponse,
 ) -> (Elicitation<()>, Option<String>) {
-    let action = match response.action {
+    (elicit_action_from_wit(response.action), response.content)
+}
+
+pub(crate) fn elicit_action_from_wit(action: t::ElicitAction) -> Elicitation<()> {
+    match action {
         t::ElicitAction::Accept => Elicitation::Accept(()),
         t::ElicitAction::Decline => Elicitation::Decline,
         t::ElicitAction::Cancel => Elicitation::Cancel,
-    };
-    (action, response.content)
+    }
 }
 
 pub(crate) fn error_to_wit(error: ToolError) -> t::Error {

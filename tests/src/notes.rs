@@ -120,7 +120,11 @@ impl ClientHandler for Notes {
         let mut capabilities = ClientCapabilities::default();
         if self.capable {
             capabilities.sampling = Some(SamplingCapability::default());
-            capabilities.elicitation = Some(ElicitationCapability::default());
+            capabilities.elicitation = Some(
+                ElicitationCapability::new()
+                    .with_form(Default::default())
+                    .with_url(Default::default()),
+            );
         }
         if self.tasks {
             let tasks = (TASKS_EXTENSION_ID.to_owned(), Default::default());
@@ -150,10 +154,24 @@ impl ClientHandler for Notes {
         request: ElicitRequestParams,
         _context: RequestContext<RoleClient>,
     ) -> Result<ElicitResult, ErrorData> {
-        let message = serde_json::to_value(&request)
-            .ok()
-            .and_then(|v| v["message"].as_str().map(str::to_owned))
-            .unwrap_or_default();
+        let request = serde_json::to_value(&request).unwrap_or_default();
+        let message = request["message"].as_str().unwrap_or_default().to_owned();
+        // A URL elicitation is noted with its URL, and accepted (the user
+        // agrees to open the page) unless every elicitation is declined.
+        if request["mode"] == "url" {
+            let url = request["url"].as_str().unwrap_or_default();
+            self.elicited
+                .lock()
+                .unwrap()
+                .push(format!("{message} ({url})"));
+            let action = if self.elicit_answer.is_some() {
+                "accept"
+            } else {
+                "decline"
+            };
+            return serde_json::from_value(json!({ "action": action }))
+                .map_err(|e| ErrorData::internal_error(e.to_string(), None));
+        }
         self.elicited.lock().unwrap().push(message);
         let answer = match &self.elicit_answer {
             Some(content) => json!({ "action": "accept", "content": content }),

@@ -86,6 +86,13 @@ impl plugin::host::Host for Bare {
     async fn run_as_task(&mut self) -> Result<(), String> {
         Err("no client".into())
     }
+    async fn elicit_url(
+        &mut self,
+        _: String,
+        _: String,
+    ) -> Result<plugin::types::ElicitAction, String> {
+        Err("no client".into())
+    }
 }
 
 /// No state: the floor's components never use it.

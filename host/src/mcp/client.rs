@@ -91,6 +91,26 @@ impl Client for PeerClient {
         Box::pin(async move { elicit(&self.peer, message, &requested_schema).await })
     }
 
+    fn elicit_url(
+        &self,
+        message: String,
+        url: String,
+    ) -> BoxFuture<'_, Result<ElicitAction, String>> {
+        Box::pin(async move {
+            offers(&self.peer, "elicitation.url", |c| {
+                c.elicitation.as_ref().is_some_and(|e| e.url.is_some())
+            })?;
+            let params = serde_json::from_value(elicitation_url_params(message, url))
+                .map_err(|e| format!("the URL elicitation could not be formed: {e}"))?;
+            let result =
+                self.peer.create_elicitation(params).await.map_err(|e| {
+                    format!("the client refused or failed the URL elicitation: {e}")
+                })?;
+            let result = serde_json::to_value(&result).map_err(|e| e.to_string())?;
+            Ok(elicitation_answer(&result).action)
+        })
+    }
+
     fn roots(&self) -> BoxFuture<'_, Result<Vec<Root>, String>> {
         Box::pin(async move {
             offers(&self.peer, "roots", |c| c.roots.is_some())?;
@@ -297,6 +317,17 @@ pub fn elicitation_params(message: String, requested_schema: &str) -> Result<Val
         "message": message,
         "requestedSchema": schema,
     }))
+}
+
+/// A group's URL elicitation as the params of MCP's `elicitation/create`
+/// (URL mode), under a fresh random `elicitationId`.
+pub fn elicitation_url_params(message: String, url: String) -> Value {
+    json!({
+        "mode": "url",
+        "message": message,
+        "url": url,
+        "elicitationId": crate::tasks::random_id(),
+    })
 }
 
 /// The client's `ElicitResult` (JSON), in the group's terms.

@@ -40,13 +40,16 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 use tokio_util::sync::CancellationToken;
 
-use super::client::{elicitation_answer, elicitation_params, sampling_answer, sampling_params};
+use super::client::{
+    elicitation_answer, elicitation_params, elicitation_url_params, sampling_answer,
+    sampling_params,
+};
 use super::tasks::TaskLink;
 use crate::published::UriMap;
 use crate::service::Client;
 use crate::source::{
-    ClientAnswer, ElicitResponse, ElicitationForm, Level, Question, Root, SamplingRequest,
-    SamplingResponse,
+    ClientAnswer, ElicitAction, ElicitResponse, ElicitationForm, Level, Question, Root,
+    SamplingRequest, SamplingResponse,
 };
 
 /// How long a client may take to answer one round.
@@ -271,6 +274,7 @@ impl Finished {
         let capability = self.refused?;
         let required = match capability {
             TASKS_EXTENSION_ID => json!({ "extensions": { capability: {} } }),
+            URL_ELICITATION => json!({ "elicitation": { "url": {} } }),
             _ => json!({ capability: {} }),
         };
         let mut error = McpError::missing_required_client_capability(
@@ -368,11 +372,14 @@ impl<'a> Asking<'a> {
         }
     }
 
+    /// Whether the client declared `capability` (a dotted path, as
+    /// `elicitation.url`).
     fn declares(&self, capability: &str) -> bool {
-        self.capabilities
-            .as_deref()
-            .and_then(|c| c.get(capability))
-            .is_some()
+        let mut at = self.capabilities.as_deref();
+        for part in capability.split('.') {
+            at = at.and_then(|c| c.get(part));
+        }
+        at.is_some()
     }
 
     /// Answers `questions` (keyed) from the answers so far; when some have
@@ -383,10 +390,37 @@ impl<'a> Asking<'a> {
         questions: Vec<(String, Question)>,
         uris: &'b UriMap,
     ) -> BoxFuture<'b, Vec<Result<ClientAnswer, String>>> {
+        let pending = questions
+            .into_iter()
+            .map(|(key, question)| {
+                let (kind, method) = kind_of(&question);
+                let pending = Pending {
+                    capability: kind,
+                    kind,
+                    method,
+                    params: params_of(question, uris),
+                };
+                (key, pending)
+            })
+            .collect();
+        self.round(answers, pending)
+    }
+
+    /// [`Self::rounds`] for questions made into requests.
+    fn round<'b>(
+        &'b self,
+        answers: &'b Answers,
+        questions: Vec<(String, Pending)>,
+    ) -> BoxFuture<'b, Vec<Result<ClientAnswer, String>>> {
         let mut out = Vec::with_capacity(questions.len());
         let mut unanswered = Vec::new();
         for (key, question) in questions {
-            let (capability, method) = kind_of(&question);
+            let Pending {
+                capability,
+                kind,
+                method,
+                params,
+            } = question;
             if !self.declares(capability) {
                 *self.refused.lock().unwrap_or_else(|e| e.into_inner()) = Some(capability);
                 out.push(Err(self.unavailable(capability)));
@@ -394,11 +428,11 @@ impl<'a> Asking<'a> {
             }
             // An answer that is not the result its request calls for is
             // no answer: the question goes out again.
-            if let Some(value) = answers.0.get(&key).filter(|v| well_formed(capability, v)) {
-                out.push(answer_of(capability, value));
+            if let Some(value) = answers.0.get(&key).filter(|v| well_formed(kind, v)) {
+                out.push(answer_of(kind, value));
                 continue;
             }
-            match params_of(question, uris) {
+            match params {
                 Ok(params) => {
                     out.push(Err(String::new()));
                     unanswered.push((key, json!({ "method": method, "params": params })));
@@ -432,13 +466,31 @@ impl<'a> Asking<'a> {
         question: Question,
         uris: &'b UriMap,
     ) -> BoxFuture<'b, Result<ClientAnswer, String>> {
-        let (capability, _) = kind_of(&question);
-        let n = self.asked.fetch_add(1, Ordering::Relaxed) + 1;
-        let key = format!("{capability}:{n}");
-        let asked = self.ask(vec![(key, question)], uris);
+        let (kind, _) = kind_of(&question);
+        let asked = self.ask(vec![(self.numbered(kind), question)], uris);
         Box::pin(async move { asked.await.pop().unwrap_or_else(|| Err("no answer".into())) })
     }
+
+    /// The key of the next question of `kind` asked without one.
+    fn numbered(&self, kind: &str) -> String {
+        let n = self.asked.fetch_add(1, Ordering::Relaxed) + 1;
+        format!("{kind}:{n}")
+    }
 }
+
+/// One question as the request the client gets.
+struct Pending {
+    /// What the client must have declared (a dotted path).
+    capability: &'static str,
+    /// The kind of result that answers it: `sampling`, `elicitation`,
+    /// `roots`.
+    kind: &'static str,
+    method: &'static str,
+    params: Result<Value, String>,
+}
+
+/// The capability a URL elicitation needs.
+const URL_ELICITATION: &str = "elicitation.url";
 
 /// Adds `items` to what `mutex` holds.
 fn take_into<T>(mutex: &Mutex<Vec<T>>, items: Vec<T>) {
@@ -547,6 +599,31 @@ impl Client for Asking<'_> {
 
     fn roots(&self) -> BoxFuture<'_, Result<Vec<Root>, String>> {
         self.inner.roots()
+    }
+
+    fn elicit_url(
+        &self,
+        message: String,
+        url: String,
+    ) -> BoxFuture<'_, Result<ElicitAction, String>> {
+        let Some(answers) = &self.answers else {
+            return self.inner.elicit_url(message, url);
+        };
+        let pending = Pending {
+            capability: URL_ELICITATION,
+            kind: "elicitation",
+            method: "elicitation/create",
+            params: Ok(elicitation_url_params(message, url)),
+        };
+        let asked = self.round(answers, vec![(self.numbered("elicitation"), pending)]);
+        Box::pin(async move {
+            match asked.await.pop() {
+                Some(Ok(ClientAnswer::Elicitation(response))) => Ok(response.action),
+                Some(Ok(_)) => Err("the client answered another question".into()),
+                Some(Err(e)) => Err(e),
+                None => Err("no answer".into()),
+            }
+        })
     }
 
     fn unavailable(&self, what: &str) -> String {

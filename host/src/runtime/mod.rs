@@ -53,6 +53,7 @@ wasmtime::component::bindgen!({
         "toolhost:plugin/host.elicit": async,
         "toolhost:plugin/host.ask": async,
         "toolhost:plugin/host.run-as-task": async,
+        "toolhost:plugin/host.elicit-url": async,
         // Every state operation waits for the store (disk, or a server).
         "toolhost:plugin/kv": async,
     },

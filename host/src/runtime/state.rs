@@ -59,6 +59,13 @@ pub enum PluginEvent {
         questions: Vec<(String, types::Question)>,
         reply: oneshot::Sender<Result<Vec<Result<types::Answer, String>>, String>>,
     },
+    /// `host.elicit-url`, with a URL checked to be http(s): the guest waits
+    /// for `reply`.
+    ElicitUrl {
+        message: String,
+        url: String,
+        reply: oneshot::Sender<Result<types::ElicitAction, String>>,
+    },
     /// `host.run-as-task`: the guest waits for `reply`.
     RunAsTask {
         reply: oneshot::Sender<Result<(), String>>,
@@ -397,6 +404,20 @@ impl host::Host for CallState {
         }
     }
 
+    async fn elicit_url(
+        &mut self,
+        message: String,
+        url: String,
+    ) -> Result<types::ElicitAction, String> {
+        check_url(&url)?;
+        self.ask_client("URL elicitation", |reply| PluginEvent::ElicitUrl {
+            message,
+            url,
+            reply,
+        })
+        .await
+    }
+
     async fn run_as_task(&mut self) -> Result<(), String> {
         let Some(events) = &self.events else {
             return Err("no MCP client is attached to this call to take a task".into());
@@ -408,6 +429,30 @@ impl host::Host for CallState {
         answer
             .await
             .unwrap_or_else(|_| Err("the client connection closed before the task began".into()))
+    }
+}
+
+/// Longest URL a group may send the user to, in bytes.
+const MAX_ELICIT_URL: usize = 8 * 1024;
+
+/// Whether `url` is one a client may open for the user: an absolute
+/// `https` or `http` URL with a host, within [`MAX_ELICIT_URL`].
+fn check_url(url: &str) -> Result<(), String> {
+    if url.len() > MAX_ELICIT_URL {
+        return Err(format!(
+            "the URL is longer than {MAX_ELICIT_URL} bytes; no elicitation was sent"
+        ));
+    }
+    let uri: http::Uri = url
+        .parse()
+        .map_err(|e| format!("the URL does not parse ({e}); no elicitation was sent"))?;
+    match (uri.scheme_str(), uri.host()) {
+        (Some("https" | "http"), Some(host)) if !host.is_empty() => Ok(()),
+        _ => Err(
+            "the URL must be an absolute https:// (or http://) URL with a host; \
+                  no elicitation was sent"
+                .into(),
+        ),
     }
 }
 

@@ -12,7 +12,7 @@ use tokio::sync::mpsc;
 use crate::catalog::Catalog;
 use crate::published::UriMap;
 use crate::source::{
-    Answer, ClientAnswer, ElicitResponse, Fault, Level, PluginEvent, Question, Root,
+    Answer, ClientAnswer, ElicitAction, ElicitResponse, Fault, Level, PluginEvent, Question, Root,
     SamplingRequest, SamplingResponse,
 };
 
@@ -54,6 +54,16 @@ pub trait Client: Send + Sync {
         _requested_schema: String,
     ) -> BoxFuture<'_, Result<ElicitResponse, String>> {
         let refusal = self.unavailable("elicitation");
+        Box::pin(async move { Err(refusal) })
+    }
+
+    /// Sends the user to `url` (URL-mode elicitation); the user's choice.
+    fn elicit_url(
+        &self,
+        _message: String,
+        _url: String,
+    ) -> BoxFuture<'_, Result<ElicitAction, String>> {
+        let refusal = self.unavailable("URL elicitation");
         Box::pin(async move { Err(refusal) })
     }
 
@@ -178,6 +188,17 @@ async fn deliver(catalog: &Catalog, uris: &UriMap, client: &dyn Client, event: P
                 () = reply.closed() => return,
             };
             let _ = reply.send(Ok(answers));
+        }
+        PluginEvent::ElicitUrl {
+            message,
+            url,
+            mut reply,
+        } => {
+            let answer = tokio::select! {
+                answer = client.elicit_url(message, url) => answer,
+                () = reply.closed() => return,
+            };
+            let _ = reply.send(answer);
         }
         PluginEvent::RunAsTask { mut reply } => {
             let answer = tokio::select! {

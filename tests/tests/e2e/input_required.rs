@@ -245,3 +245,85 @@ async fn several_questions_go_out_in_one_round_under_the_group_keys() {
         "{done}"
     );
 }
+
+#[tokio::test]
+async fn a_url_elicitation_is_a_question_over_http_and_stdio() {
+    let dir = conformance();
+    let server = HttpServer::start(&dir, &[]).await;
+    let tool = "test_elicitation_url";
+    let can_open_urls = json!({ "elicitation": { "url": {} } });
+    let first = post(&server, &call(1, tool, can_open_urls.clone(), None)).await;
+    let (key, request, state) = question(&first);
+    assert_eq!(request["method"], "elicitation/create", "{first}");
+    let params = &request["params"];
+    assert_eq!(params["mode"], "url", "{first}");
+    assert_eq!(
+        params["url"],
+        "https://accounts.example.com/authorize?state=conformance"
+    );
+    assert_eq!(params["message"], "Sign in to Example to continue.");
+    assert_eq!(
+        params["elicitationId"].as_str().unwrap().len(),
+        32,
+        "{first}"
+    );
+    let answer = json!({ key.clone(): { "action": "accept" } });
+    let done = post(
+        &server,
+        &call(2, tool, can_open_urls.clone(), Some((answer, &state))),
+    )
+    .await;
+    assert_eq!(
+        done["result"]["content"][0]["text"], "action=accept",
+        "{done}"
+    );
+
+    // A client that fills in forms but opens no URLs is told what the
+    // operation needed.
+    let (status, refused) = send(&server, &call(3, tool, json!({ "elicitation": {} }), None)).await;
+    assert_eq!(status, 400, "{refused}");
+    assert_eq!(refused["error"]["code"], -32021, "{refused}");
+    assert_eq!(
+        refused["error"]["data"]["requiredCapabilities"],
+        json!({ "elicitation": { "url": {} } })
+    );
+
+    let mut stdio = RawStdio::start(&dir).await;
+    let first = stdio
+        .request(&call(1, tool, can_open_urls.clone(), None))
+        .await;
+    let (key, request, state) = question(&first);
+    assert_eq!(request["params"]["mode"], "url", "{first}");
+    let answer = json!({ key: { "action": "decline" } });
+    let done = stdio
+        .request(&call(2, tool, can_open_urls, Some((answer, &state))))
+        .await;
+    assert_eq!(
+        done["result"]["content"][0]["text"], "action=decline",
+        "{done}"
+    );
+}
+
+#[tokio::test]
+async fn a_2025_session_is_sent_to_the_url_during_the_call() {
+    let dir = conformance();
+    let server = HttpServer::start(&dir, &[]).await;
+    let initialize = ClientLifecycleMode::Initialize;
+    let client = server
+        .connect_as(Notes::default(), None, initialize)
+        .await
+        .unwrap();
+    let request = CallToolRequestParams::new("test_elicitation_url");
+    let result = bounded("url elicitation", client.call_tool(request))
+        .await
+        .unwrap();
+    let result = serde_json::to_value(result).unwrap();
+    assert_eq!(result["content"][0]["text"], "action=accept", "{result}");
+    assert_eq!(
+        *client.service().elicited.lock().unwrap(),
+        [
+            "Sign in to Example to continue. (https://accounts.example.com/authorize?state=conformance)"
+        ]
+    );
+    let _ = bounded("close", client.cancel()).await;
+}
