@@ -21,6 +21,7 @@ mod notes;
 pub mod origin;
 mod plugin_dir;
 mod process;
+pub mod python;
 pub mod raw_stdio;
 mod server;
 

@@ -18,6 +18,7 @@ mod loading;
 mod loading_budget;
 mod outbound;
 mod protocol;
+mod python_clients;
 mod reload;
 mod sandbox;
 mod schema_budget;
