@@ -19,7 +19,7 @@ use crate::config::{ServerConfig, ToolFilter};
 pub use crate::naming::{Naming, check_name};
 use crate::published::{self, Prompt, Resource, Template, UriMap};
 use crate::schema::{Rejection, Schema, SchemaBudget};
-use crate::source::{Annotations, Level, LoadError, Source, SourceId};
+use crate::source::{Annotations, Icon, Level, LoadError, Source, SourceId};
 
 /// A JSON object (schemas, arguments).
 pub type JsonObject = Map<String, Value>;
@@ -42,6 +42,8 @@ pub struct Tool {
     /// Arguments a 2026-07-28 HTTP request also carries in a header
     /// (`x-mcp-header` on the property, SEP-2243), as (property, header).
     pub header_params: Vec<(String, http::HeaderName)>,
+    /// The operation's icons, else the group's (checked at load).
+    pub icons: Vec<Icon>,
     input: Arc<Schema>,
     output: Option<Arc<Schema>>,
 }
@@ -522,6 +524,8 @@ fn build_tools(
     check_name(name, naming.strict).map_err(|why| format!("group name `{name}` {why}"))?;
     let filter =
         ToolSelection::new(&source.policy().tools).map_err(|e| format!("tools filter: {e}"))?;
+    let declared = &source.description().icons;
+    crate::icons::check(declared, &source.description().operations)?;
     let mut seen = HashSet::new();
     let mut tools = Vec::new();
     for operation in &source.description().operations {
@@ -546,8 +550,15 @@ fn build_tools(
         };
         let header_params = header_params(input.as_object())
             .map_err(|e| format!("{}: {e}", context("input schema")))?;
+        let icons = declared
+            .operations
+            .iter()
+            .find(|(name, _)| *name == operation.name)
+            .map_or(&declared.group, |(_, icons)| icons)
+            .clone();
         tools.push(Tool {
             header_params,
+            icons,
             name: published,
             operation: operation.name.clone(),
             title: operation.title.clone(),

@@ -17,6 +17,7 @@
 //! - [`runtime`]: engines, the sandbox, capabilities, one call; a wasm
 //!   component as a [`source::Source`]; knows nothing of MCP.
 //! - [`naming`]: how published names are formed and checked.
+//! - [`icons`]: the icons a group declares, checked before they are published.
 //! - [`published`]: resources, templates and prompts as clients see them.
 //! - [`catalog`]: sources → what clients see, collisions, atomic swap.
 //! - [`schema`]: tool schemas compiled within caps, validated within a budget.
@@ -41,6 +42,7 @@ pub mod cli;
 pub mod config;
 pub mod dev;
 pub mod http;
+pub mod icons;
 pub mod jsonrpc;
 pub mod kv;
 pub mod load;

@@ -216,6 +216,7 @@ mod tests {
                 resources: Vec::new(),
                 templates: Vec::new(),
                 prompts: Vec::new(),
+                icons: Default::default(),
             },
             policy: Policy {
                 namespace: Some(String::new()),

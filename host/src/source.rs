@@ -21,9 +21,9 @@ use crate::config::Policy;
 pub use crate::runtime::{
     Annotations, ClientAnswer, Completion, CompletionRequest, CompletionTarget, Content,
     ElicitAction, ElicitResponse, ElicitationForm, EmbeddedResource, ErrorKind, EventSink, Fault,
-    FaultKind, GroupInfo, Level, LoadError, Media, Operation, Output, PluginError, PluginEvent,
-    PromptInfo, PromptResult, Question, ResourceContents, ResourceInfo, ResourceTemplate, Role,
-    Root, SamplingRequest, SamplingResponse,
+    FaultKind, GroupInfo, Icon, Level, LoadError, Media, Operation, Output, PluginError,
+    PluginEvent, PromptInfo, PromptResult, Question, ResourceContents, ResourceInfo,
+    ResourceTemplate, Role, Root, SamplingRequest, SamplingResponse,
 };
 
 /// Where a source comes from: the catalog's key, stable across reloads of
@@ -64,6 +64,18 @@ pub struct Description {
     pub resources: Vec<ResourceInfo>,
     pub templates: Vec<ResourceTemplate>,
     pub prompts: Vec<PromptInfo>,
+    /// Absent in descriptions cached before groups had icons.
+    #[serde(default)]
+    pub icons: Icons,
+}
+
+/// The icons a group declares (checked when it is published).
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+pub struct Icons {
+    /// The group's own, for what has none of its own.
+    pub group: Vec<Icon>,
+    /// By operation name.
+    pub operations: Vec<(String, Vec<Icon>)>,
 }
 
 /// A source's answer: its own result or its own error, and what answering

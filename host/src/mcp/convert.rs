@@ -24,6 +24,9 @@ pub fn to_mcp_tool(tool: &Tool) -> McpTool {
     );
     out.title = tool.title.clone();
     out.output_schema = tool.output_schema.clone();
+    if !tool.icons.is_empty() {
+        out.icons = Some(tool.icons.iter().map(to_mcp_icon).collect());
+    }
     let a = &tool.annotations;
     if a.read_only.is_some()
         || a.destructive.is_some()
@@ -38,6 +41,19 @@ pub fn to_mcp_tool(tool: &Tool) -> McpTool {
             a.open_world,
         ));
     }
+    out
+}
+
+fn to_mcp_icon(icon: &crate::source::Icon) -> rmcp::model::Icon {
+    let mut out = rmcp::model::Icon::new(icon.src.clone());
+    out.mime_type = icon.mime_type.clone();
+    if !icon.sizes.is_empty() {
+        out.sizes = Some(icon.sizes.clone());
+    }
+    out.theme = icon
+        .theme
+        .as_deref()
+        .and_then(|theme| serde_json::from_value(serde_json::json!(theme)).ok());
     out
 }
 

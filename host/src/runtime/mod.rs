@@ -63,7 +63,8 @@ wasmtime::component::bindgen!({
 });
 
 pub use self::exports::toolhost::plugin::group::{GroupInfo, Operation};
-use self::exports::toolhost::plugin::{completions, group as tools, prompts, resources};
+pub use self::exports::toolhost::plugin::icons::Icon;
+use self::exports::toolhost::plugin::{completions, group as tools, icons, prompts, resources};
 pub use self::toolhost::plugin::types::{
     Annotations, Answer as ClientAnswer, Completion, CompletionRequest, CompletionTarget, Content,
     ElicitAction, ElicitResponse, ElicitationForm, EmbeddedResource, Error as PluginError,
@@ -464,6 +465,7 @@ struct Exports {
     resources: Option<resources::GuestIndices>,
     prompts: Option<prompts::GuestIndices>,
     completions: Option<completions::GuestIndices>,
+    icons: Option<icons::GuestIndices>,
 }
 
 impl Exports {
@@ -473,6 +475,7 @@ impl Exports {
             resources: resources::GuestIndices::new(pre).ok(),
             prompts: prompts::GuestIndices::new(pre).ok(),
             completions: completions::GuestIndices::new(pre).ok(),
+            icons: icons::GuestIndices::new(pre).ok(),
         })
     }
 }
@@ -516,12 +519,19 @@ async fn describe(
                 .call_list(&mut store)
                 .await?;
         }
+        let mut icons = crate::source::Icons::default();
+        if let Some(indices) = &exports.icons {
+            let guest = indices.load(&mut store, &instance)?;
+            icons.group = guest.call_group(&mut store).await?;
+            icons.operations = guest.call_operations(&mut store).await?;
+        }
         wasmtime::Result::Ok(Description {
             info,
             operations,
             resources,
             templates,
             prompts,
+            icons,
         })
     };
     match tokio::time::timeout(limits.timeout + DEADLINE_GRACE, work).await {

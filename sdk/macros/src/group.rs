@@ -26,6 +26,8 @@ struct GroupArgs {
     name: Option<LitStr>,
     version: Option<LitStr>,
     instructions: Option<LitStr>,
+    /// `icon = "..."`, in order.
+    icons: Vec<LitStr>,
     krate: Path,
 }
 
@@ -35,6 +37,7 @@ impl GroupArgs {
             name: None,
             version: None,
             instructions: None,
+            icons: Vec::new(),
             krate: syn::parse_quote!(::toolhost_sdk),
         };
         let parser = syn::meta::parser(|meta| {
@@ -44,6 +47,9 @@ impl GroupArgs {
                 &mut parsed.version
             } else if meta.path.is_ident("instructions") {
                 &mut parsed.instructions
+            } else if meta.path.is_ident("icon") {
+                parsed.icons.push(meta.value()?.parse()?);
+                return Ok(());
             } else if meta.path.is_ident("crate") {
                 let path: LitStr = meta.value()?.parse()?;
                 parsed.krate = path.parse()?;
@@ -51,7 +57,7 @@ impl GroupArgs {
             } else {
                 return Err(meta.error(
                     "unknown group attribute; expected `name = \"...\"`, `version = \"...\"`, \
-                     `instructions = \"...\"` or `crate = \"...\"`",
+                     `instructions = \"...\"`, `icon = \"...\"` or `crate = \"...\"`",
                 ));
             };
             *slot = Some(meta.value()?.parse()?);
@@ -152,6 +158,7 @@ fn expand_module(args: TokenStream, module: &mut ItemMod) -> syn::Result<TokenSt
         None => quote!(::core::option::Option::None),
     };
     let description = doc_expr(&module.attrs);
+    let icons = &args.icons;
 
     let generated: Vec<Item> = vec![
         syn::parse_quote! {
@@ -170,6 +177,7 @@ fn expand_module(args: TokenStream, module: &mut ItemMod) -> syn::Result<TokenSt
                 templates: &[#(#templates),*],
                 prompts: &[#(#prompts),*],
                 completions: &[#(#completions),*],
+                icons: &[#(#icons),*],
             };
         },
         syn::parse_quote! {

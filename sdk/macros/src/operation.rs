@@ -19,6 +19,8 @@ pub struct OperationArgs {
     title: Option<LitStr>,
     /// `read_only`, `destructive`, `idempotent`, `open_world`.
     annotations: [Option<bool>; 4],
+    /// `icon = "..."`, in order.
+    icons: Vec<LitStr>,
 }
 
 const ANNOTATIONS: [&str; 4] = ["read_only", "destructive", "idempotent", "open_world"];
@@ -29,6 +31,7 @@ impl OperationArgs {
             name: None,
             title: None,
             annotations: [None; 4],
+            icons: Vec::new(),
         };
         if matches!(attr.meta, syn::Meta::Path(_)) {
             return Ok(args);
@@ -50,11 +53,13 @@ impl OperationArgs {
                 args.name = Some(name);
             } else if meta.path.is_ident("title") {
                 args.title = Some(meta.value()?.parse()?);
+            } else if meta.path.is_ident("icon") {
+                args.icons.push(meta.value()?.parse()?);
             } else {
                 return Err(meta.error(
                     "unknown operation attribute; expected `read_only`, `destructive`, \
                      `idempotent`, `open_world` (each optionally `= true|false`), \
-                     `name = \"...\"` or `title = \"...\"`",
+                     `name = \"...\"`, `title = \"...\"` or `icon = \"...\"`",
                 ));
             }
             Ok(())
@@ -71,6 +76,7 @@ pub struct Operation {
     pub name_span: Span,
     title: Option<LitStr>,
     annotations: [Option<bool>; 4],
+    icons: Vec<LitStr>,
     docs: TokenStream,
     function: Ident,
     takes_context: bool,
@@ -93,6 +99,7 @@ impl Operation {
             name_span,
             title: args.title,
             annotations: args.annotations,
+            icons: args.icons,
             docs: doc_expr(&function.attrs),
             function: function.sig.ident.clone(),
             takes_context,
@@ -172,6 +179,7 @@ impl Operation {
         };
         let output_schema = self.schema_glue_name();
         let glue = self.glue_name();
+        let icons = &self.icons;
         quote! {
             #krate::__private::OperationDef {
                 name: #name,
@@ -181,6 +189,7 @@ impl Operation {
                 input_schema: #input_schema,
                 output_schema: #output_schema,
                 call: #glue,
+                icons: &[#(#icons),*],
             }
         }
     }

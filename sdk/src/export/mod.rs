@@ -3,6 +3,7 @@
 //! interface. Not public API.
 
 mod completions;
+mod icons;
 mod prompts;
 mod resources;
 mod tools;
@@ -38,6 +39,8 @@ pub struct GroupDef {
     pub prompts: &'static [PromptDef],
     /// The `#[complete]` functions, in source order.
     pub completions: &'static [CompletionDef],
+    /// `icon = "..."` of `#[group]`: `https://` URLs or `data:` URIs.
+    pub icons: &'static [&'static str],
 }
 
 /// Implemented by the type `#[group]` generates; every such type implements
@@ -71,6 +74,7 @@ pub fn check_group(group: &GroupDef) -> Vec<String> {
     resources::check(group, &mut problems);
     prompts::check(group, &mut problems);
     completions::check(group, &mut problems);
+    icons::check(group, &mut problems);
     problems
 }
 
@@ -144,6 +148,7 @@ mod tests {
         version: "0.1.0",
         description: "",
         instructions: None,
+        icons: &[],
         operations: &[],
         resources: &[
             ResourceDef {

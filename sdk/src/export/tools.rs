@@ -27,6 +27,8 @@ pub struct OperationDef {
     pub output_schema: fn() -> Option<Value>,
     /// Parses the arguments, runs the function and converts its result.
     pub call: fn(&Context, &str) -> Result<ToolOutput, ToolError>,
+    /// `icon = "..."` of `#[operation]`: `https://` URLs or `data:` URIs.
+    pub icons: &'static [&'static str],
 }
 
 /// The input schema of an operation taking `T`.

@@ -586,3 +586,32 @@ async fn lists_carry_caching_hints_from_the_config() {
     let server = start_http(&dir).await;
     assert_eq!(hints(&server).await, (json!(30000), json!("public")));
 }
+
+#[tokio::test]
+async fn tools_carry_their_own_icons_or_their_groups() {
+    let dir = PluginDir::with(&[toolhost_tests::CONFORMANCE]);
+    dir.set_config("[groups.conformance]\nnamespace = \"\"\n");
+    let server = HttpServer::start(&dir, &[]).await;
+    let client = server.connect(None).await;
+    let tools = bounded("tools/list", client.list_all_tools())
+        .await
+        .unwrap();
+    let icons = |name: &str| {
+        let tool = tools.iter().find(|t| t.name == name).unwrap();
+        serde_json::to_value(&tool.icons).unwrap()
+    };
+    assert_eq!(
+        icons("greet"),
+        json!([{ "src": "https://example.com/icons/greet.svg", "mimeType": "image/svg+xml" }])
+    );
+    let group = icons("test_simple_text");
+    assert_eq!(group[0]["mimeType"], "image/png", "{group}");
+    assert!(
+        group[0]["src"]
+            .as_str()
+            .unwrap()
+            .starts_with("data:image/png;base64,iVBOR"),
+        "{group}"
+    );
+    let _ = bounded("close", client.cancel()).await;
+}
