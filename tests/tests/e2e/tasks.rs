@@ -176,17 +176,33 @@ async fn a_2026_client_starts_polls_answers_and_cancels_tasks() {
     let _ = bounded("close", client.cancel()).await;
 }
 
-/// A raw 2026-07-28 request over HTTP, and its JSON-RPC response.
+/// A raw 2026-07-28 request over HTTP from a client without tasks, and its
+/// JSON-RPC response.
 async fn post(server: &HttpServer, method: &str, name: &str, params: Value) -> Value {
+    post_as(server, None, json!({}), method, name, params).await
+}
+
+/// A raw 2026-07-28 request with `token` and `capabilities`.
+async fn post_as(
+    server: &HttpServer,
+    token: Option<&str>,
+    capabilities: Value,
+    method: &str,
+    name: &str,
+    params: Value,
+) -> Value {
     let mut params = params;
     params["_meta"] = json!({
         "io.modelcontextprotocol/protocolVersion": "2026-07-28",
-        "io.modelcontextprotocol/clientCapabilities": {},
+        "io.modelcontextprotocol/clientCapabilities": capabilities,
         "io.modelcontextprotocol/clientInfo": { "name": "raw", "version": "0" },
     });
     let body = json!({ "jsonrpc": "2.0", "id": 1, "method": method, "params": params });
-    let text = http_client()
-        .post(server.url("/mcp"))
+    let mut request = http_client().post(server.url("/mcp"));
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    let text = request
         .header("content-type", "application/json")
         .header("accept", "application/json, text/event-stream")
         .header("mcp-protocol-version", "2026-07-28")
@@ -294,4 +310,68 @@ async fn a_task_over_stdio() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     panic!("the task never completed: {status}");
+}
+
+#[tokio::test]
+async fn a_task_is_its_callers_alone() {
+    let dir = conformance("");
+    let tokens = dir.root().join("tokens");
+    std::fs::write(
+        &tokens,
+        "alice-token-0123456789abcdef alice\nbob-token-0123456789abcdef bob\n",
+    )
+    .unwrap();
+    dir.set_config(&format!(
+        "[groups.conformance]\nnamespace = \"\"\n[http.auth]\ntokens_file = \"{}\"\n",
+        tokens.display()
+    ));
+    let server = HttpServer::start(&dir, &[]).await;
+    let tasks = json!({ "extensions": { "io.modelcontextprotocol/tasks": {} } });
+    let (alice, bob) = (
+        Some("alice-token-0123456789abcdef"),
+        Some("bob-token-0123456789abcdef"),
+    );
+    let call = json!({ "name": "slow_compute", "arguments": { "seconds": 20 } });
+    let created = post_as(
+        &server,
+        alice,
+        tasks.clone(),
+        "tools/call",
+        "slow_compute",
+        call,
+    )
+    .await;
+    let id = created["result"]["taskId"].as_str().unwrap().to_owned();
+    let params = json!({ "taskId": id });
+
+    // Bob holds the id but gets what an unknown id gets, and cannot cancel.
+    for method in ["tasks/get", "tasks/cancel"] {
+        let refused = post_as(&server, bob, tasks.clone(), method, &id, params.clone()).await;
+        assert_eq!(refused["error"]["code"], -32602, "{method}: {refused}");
+    }
+    let update = json!({ "taskId": id, "inputResponses": {} });
+    let refused = post_as(&server, bob, tasks.clone(), "tasks/update", &id, update).await;
+    assert_eq!(refused["error"]["code"], -32602, "{refused}");
+    let seen = post_as(
+        &server,
+        alice,
+        tasks.clone(),
+        "tasks/get",
+        &id,
+        params.clone(),
+    )
+    .await;
+    assert_eq!(seen["result"]["status"], "working", "{seen}");
+    let cancelled = post_as(
+        &server,
+        alice,
+        tasks.clone(),
+        "tasks/cancel",
+        &id,
+        params.clone(),
+    )
+    .await;
+    assert_eq!(cancelled["result"]["resultType"], "complete", "{cancelled}");
+    let seen = post_as(&server, alice, tasks, "tasks/get", &id, params).await;
+    assert_eq!(seen["result"]["status"], "cancelled", "{seen}");
 }
