@@ -258,3 +258,38 @@ pub fn post_mcp(
         .header("accept", "application/json, text/event-stream")
         .body(body.to_string())
 }
+
+/// POSTs one 2026-07-28 JSON-RPC request (`body`) to `/mcp` with the
+/// headers the protocol asks for (`Mcp-Method`, `Mcp-Name` = `name`) and
+/// `token` as bearer, if any: the HTTP status and the JSON-RPC response
+/// (the last `data:` line of an SSE answer, or the JSON body).
+pub async fn post_2026(
+    server: &HttpServer,
+    token: Option<&str>,
+    name: &str,
+    body: &serde_json::Value,
+) -> (u16, serde_json::Value) {
+    let mut request = http_client().post(server.url("/mcp"));
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    let response = request
+        .header("content-type", "application/json")
+        .header("accept", "application/json, text/event-stream")
+        .header("mcp-protocol-version", "2026-07-28")
+        .header("mcp-method", body["method"].as_str().unwrap_or_default())
+        .header("mcp-name", name)
+        .body(body.to_string())
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    let text = response.text().await.unwrap();
+    let json = text
+        .lines()
+        .filter_map(|line| line.strip_prefix("data: "))
+        .rfind(|data| !data.is_empty())
+        .unwrap_or(&text);
+    let json = serde_json::from_str(json).unwrap_or_else(|e| panic!("{e}: {text}"));
+    (status, json)
+}

@@ -9,7 +9,7 @@
 use rmcp::model::{CallToolRequestParams, ProtocolVersion};
 use rmcp::service::ClientLifecycleMode;
 use serde_json::{Value, json};
-use toolhost_tests::http::{HttpServer, http_client};
+use toolhost_tests::http::{HttpServer, post_2026};
 use toolhost_tests::raw_stdio::RawStdio;
 use toolhost_tests::{CONFORMANCE, Notes, PluginDir, SAMPLED_TEXT, bounded};
 
@@ -47,26 +47,7 @@ async fn post(server: &HttpServer, body: &Value) -> Value {
 /// The HTTP status and the JSON-RPC response.
 async fn send(server: &HttpServer, body: &Value) -> (u16, Value) {
     let tool = body["params"]["name"].as_str().unwrap();
-    let response = http_client()
-        .post(server.url("/mcp"))
-        .header("content-type", "application/json")
-        .header("accept", "application/json, text/event-stream")
-        .header("mcp-protocol-version", "2026-07-28")
-        .header("mcp-method", "tools/call")
-        .header("mcp-name", tool)
-        .body(body.to_string())
-        .send()
-        .await
-        .unwrap();
-    let status = response.status().as_u16();
-    let text = response.text().await.unwrap();
-    let json = text
-        .lines()
-        .filter_map(|line| line.strip_prefix("data: "))
-        .rfind(|data| !data.is_empty())
-        .unwrap_or(&text);
-    let json = serde_json::from_str(json).unwrap_or_else(|e| panic!("{e}: {text}"));
-    (status, json)
+    post_2026(server, None, tool, body).await
 }
 
 /// The one question of an `input_required` answer: its key, its request

@@ -12,7 +12,7 @@ use rmcp::model::{
 };
 use rmcp::service::ClientLifecycleMode;
 use serde_json::{Value, json};
-use toolhost_tests::http::{HttpClient, HttpServer, http_client};
+use toolhost_tests::http::{HttpClient, HttpServer, post_2026};
 use toolhost_tests::raw_stdio::RawStdio;
 use toolhost_tests::{CONFORMANCE, Notes, PluginDir, bounded};
 
@@ -198,29 +198,7 @@ async fn post_as(
         "io.modelcontextprotocol/clientInfo": { "name": "raw", "version": "0" },
     });
     let body = json!({ "jsonrpc": "2.0", "id": 1, "method": method, "params": params });
-    let mut request = http_client().post(server.url("/mcp"));
-    if let Some(token) = token {
-        request = request.bearer_auth(token);
-    }
-    let text = request
-        .header("content-type", "application/json")
-        .header("accept", "application/json, text/event-stream")
-        .header("mcp-protocol-version", "2026-07-28")
-        .header("mcp-method", method)
-        .header("mcp-name", name)
-        .body(body.to_string())
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let json = text
-        .lines()
-        .filter_map(|line| line.strip_prefix("data: "))
-        .rfind(|data| !data.is_empty())
-        .unwrap_or(&text);
-    serde_json::from_str(json).unwrap_or_else(|e| panic!("{e}: {text}"))
+    post_2026(server, token, name, &body).await.1
 }
 
 #[tokio::test]
