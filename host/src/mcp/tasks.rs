@@ -37,7 +37,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::client::PeerClient;
 use super::convert::to_call_result;
-use super::rounds::{Answers, Asking, Finished};
+use super::rounds::{Answers, Asking, Finished, MAX_STATE};
 use crate::caller::{Caller, RequestId};
 use crate::catalog::Tool;
 use crate::config::TasksConfig;
@@ -362,10 +362,24 @@ impl Tasks {
             if job.pending.is_empty() {
                 return Ok(());
             }
+            // The answers a task keeps are bounded as a requestState is.
+            let mut size: usize = job.answers.values().map(json_size).sum();
             for (key, answer) in responses {
-                if job.pending.remove(&key).is_some() {
-                    job.answers.insert(key, answer);
+                if !job.pending.contains_key(&key) {
+                    continue;
                 }
+                size += json_size(&answer);
+                if size > MAX_STATE {
+                    return Err(McpError::invalid_params(
+                        format!(
+                            "the answers to this task's questions exceed {MAX_STATE} bytes \
+                             together; answer with less"
+                        ),
+                        None,
+                    ));
+                }
+                job.pending.remove(&key);
+                job.answers.insert(key, answer);
             }
             if job.pending.is_empty() {
                 job.stop = CancellationToken::new();
@@ -434,6 +448,11 @@ impl Tasks {
             )),
         }
     }
+}
+
+/// The length of `value` as JSON text.
+fn json_size(value: &Value) -> usize {
+    serde_json::to_vec(value).map_or(usize::MAX, |text| text.len())
 }
 
 /// A JSON-RPC error as the object a failed task carries.

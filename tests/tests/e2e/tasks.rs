@@ -353,3 +353,50 @@ async fn a_task_is_its_callers_alone() {
     let seen = post_as(&server, alice, tasks, "tasks/get", &id, params).await;
     assert_eq!(seen["result"]["status"], "cancelled", "{seen}");
 }
+
+#[tokio::test]
+async fn a_parked_task_keeps_a_bounded_amount_of_answers() {
+    let dir = conformance("");
+    let server = HttpServer::start(&dir, &[]).await;
+    let tasks = json!({ "elicitation": {}, "extensions": { "io.modelcontextprotocol/tasks": {} } });
+    let call = json!({ "name": "confirm_delete", "arguments": { "filename": "big.txt" } });
+    let created = post_as(
+        &server,
+        None,
+        tasks.clone(),
+        "tools/call",
+        "confirm_delete",
+        call,
+    )
+    .await;
+    let id = created["result"]["taskId"].as_str().unwrap().to_owned();
+    let params = json!({ "taskId": id });
+    for _ in 0..200 {
+        let task = post_as(
+            &server,
+            None,
+            tasks.clone(),
+            "tasks/get",
+            &id,
+            params.clone(),
+        )
+        .await;
+        if task["result"]["status"] == "input_required" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let padding = "x".repeat(300 * 1024);
+    let update = json!({
+        "taskId": id,
+        "inputResponses": {
+            "confirm": { "action": "accept", "content": { "confirm": true, "note": padding } }
+        },
+    });
+    let refused = post_as(&server, None, tasks.clone(), "tasks/update", &id, update).await;
+    assert_eq!(refused["error"]["code"], -32602, "{refused}");
+    let message = refused["error"]["message"].as_str().unwrap();
+    assert!(message.contains("exceed 262144 bytes"), "{message}");
+    let task = post_as(&server, None, tasks, "tasks/get", &id, params).await;
+    assert_eq!(task["result"]["status"], "input_required", "{task}");
+}
