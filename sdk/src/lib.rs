@@ -348,6 +348,7 @@ pub use sampling::{SamplingRequest, SamplingResponse};
 /// | `name = "..."` | **required**; the group name, `[A-Za-z0-9_-]`, the default tool-name prefix |
 /// | `version = "..."` | defaults to the plugin crate's `CARGO_PKG_VERSION` |
 /// | `instructions = "..."` | guidance for models on how to use the tools together |
+/// | `icon = "..."` | an icon for the group's tools that have none of their own: an `https://` URL or a base64 `data:image/...` URI; may repeat |
 /// | `crate = "..."` | path of this crate, if the plugin renamed the dependency |
 ///
 /// The module must be inline (`mod name { ... }`) and bring the prelude into
@@ -392,6 +393,10 @@ pub use toolhost_sdk_macros::group;
 /// | `read_only`, `destructive`, `idempotent`, `open_world` | MCP annotations; each may be written `= true` / `= false`; left out means "not declared" |
 /// | `title = "..."` | human-readable title |
 /// | `name = "..."` | published name, `[A-Za-z0-9_-]`; defaults to the function name |
+/// | `icon = "..."` | the tool's icon: an `https://` URL or a base64 `data:image/...` URI; may repeat |
+///
+/// An operation whose work is long may go on as a task with
+/// [`Context::run_as_task`].
 ///
 /// The doc comment is the description models read to pick the tool: say what
 /// it does, when to use it and what it returns. Lines lose the space after
