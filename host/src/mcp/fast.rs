@@ -109,7 +109,7 @@ impl Call {
         let plain = meta.get(STATELESS_META[0]) == Some(&json!(STATELESS))
             && meta.get(STATELESS_META[1]).is_some_and(Value::is_object)
             // A client that takes tasks goes through rmcp, which runs them.
-            && !super::tasks::declared(meta.get(STATELESS_META[1]))
+            && !super::tasks::declared(meta.get(STATELESS_META[1]).and_then(|c| c.get("extensions")))
             && meta.get(STATELESS_META[2]).is_some_and(Value::is_object)
             && meta.keys().all(|key| {
                 STATELESS_META.contains(&key.as_str()) || TRACE_META.contains(&key.as_str())
@@ -292,7 +292,7 @@ pub fn offers_asks(bytes: &[u8]) -> bool {
         ["sampling", "elicitation", "roots"]
             .iter()
             .any(|name| caps.contains_key(*name))
-            || super::tasks::declared(Some(&Value::Object(caps.clone())))
+            || super::tasks::declared(caps.get("extensions"))
     })
 }
 

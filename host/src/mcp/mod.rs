@@ -126,9 +126,13 @@ impl Handler {
     /// A handler for another client: same service, its own log level and
     /// subscriptions.
     pub fn for_new_client(&self) -> Self {
-        Self::new(self.service.clone())
-            .with_rounds(self.rounds.clone())
-            .with_tasks(self.tasks.clone())
+        Self {
+            service: self.service.clone(),
+            min_level: Arc::new(Mutex::new(LoggingLevel::Info)),
+            subscriptions: Arc::default(),
+            rounds: self.rounds.clone(),
+            tasks: self.tasks.clone(),
+        }
     }
 
     /// The client of one request.

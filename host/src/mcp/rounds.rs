@@ -81,9 +81,9 @@ struct State {
 pub struct Answers(BTreeMap<String, Value>);
 
 impl Answers {
-    /// The answers, by question key.
-    pub fn as_map(&self) -> &BTreeMap<String, Value> {
-        &self.0
+    /// The answers, by question key, owned.
+    pub fn into_map(self) -> BTreeMap<String, Value> {
+        self.0
     }
 
     /// Answers the client gave through other means (a task's updates).
@@ -310,11 +310,10 @@ fn params_of(question: Question, uris: &UriMap) -> Result<Value, String> {
 /// Whether `value` is the result MCP defines for a question of `kind`.
 fn well_formed(kind: &str, value: &Value) -> bool {
     use rmcp::model::{CreateMessageResult, ElicitResult, ListRootsResult};
-    let value = value.clone();
     match kind {
-        "sampling" => serde_json::from_value::<CreateMessageResult>(value).is_ok(),
-        "elicitation" => serde_json::from_value::<ElicitResult>(value).is_ok(),
-        _ => serde_json::from_value::<ListRootsResult>(value).is_ok(),
+        "sampling" => CreateMessageResult::deserialize(value).is_ok(),
+        "elicitation" => ElicitResult::deserialize(value).is_ok(),
+        _ => ListRootsResult::deserialize(value).is_ok(),
     }
 }
 

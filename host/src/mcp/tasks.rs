@@ -56,10 +56,10 @@ pub struct Tasks {
 /// What this process holds of one task it runs.
 struct Job {
     /// The call, to run again once the client has answered.
-    run: Run,
+    run: Arc<Run>,
     /// Stops the current run.
     stop: CancellationToken,
-    /// Every answer so far, by question key.
+    /// Every answer so far, by question key (set when the task parks).
     answers: BTreeMap<String, Value>,
     /// The questions the parked task waits on (key → `{method, params}`).
     pending: BTreeMap<String, Value>,
@@ -70,7 +70,6 @@ struct Job {
 
 /// Everything one run of a tool call needs, owned, so that it can go on
 /// after the request that started it.
-#[derive(Clone)]
 pub struct Run {
     pub service: CallService,
     pub tool: Arc<Tool>,
@@ -90,7 +89,12 @@ pub type Ended = Option<(CallOutcome, Finished)>;
 impl Run {
     /// Runs the call once with `answers`; the run may become the task
     /// `link` names, or already be it.
-    pub async fn go(self, answers: Answers, link: Arc<TaskLink>, stop: CancellationToken) -> Ended {
+    pub async fn go(
+        self: Arc<Self>,
+        answers: Answers,
+        link: Arc<TaskLink>,
+        stop: CancellationToken,
+    ) -> Ended {
         let who = Who {
             caller: self.caller.as_ref(),
             request_id: self.request_id.as_ref(),
@@ -121,9 +125,8 @@ pub struct TaskLink {
     tasks: Arc<Tasks>,
     owner: Option<String>,
     /// The call, kept with the task for the runs after questions.
-    run: Run,
+    run: Arc<Run>,
     stop: CancellationToken,
-    answers: BTreeMap<String, Value>,
     id: OnceLock<String>,
     /// The request waiting for the task to begin (first run only).
     began: Mutex<Option<oneshot::Sender<Record>>>,
@@ -157,7 +160,7 @@ impl TaskLink {
         let job = Job {
             run: self.run.clone(),
             stop: self.stop.clone(),
-            answers: self.answers.clone(),
+            answers: BTreeMap::new(),
             pending: BTreeMap::new(),
             expires: record.created + record.ttl,
         };
@@ -227,12 +230,12 @@ impl Tasks {
     ) -> Result<Result<(CallOutcome, Finished), CreateTaskResult>, McpError> {
         let (began, mut task) = oneshot::channel();
         let stop = CancellationToken::new();
+        let run = Arc::new(run);
         let link = Arc::new(TaskLink {
             tasks: self.clone(),
             owner: run.caller.as_ref().map(|c| c.subject.clone()),
             run: run.clone(),
             stop: stop.clone(),
-            answers: answers.as_map().clone(),
             id: OnceLock::new(),
             began: Mutex::new(Some(began)),
         });
@@ -283,26 +286,23 @@ impl Tasks {
     /// Records how a run of task `id` ended: parked on questions,
     /// completed, or failed.
     async fn settle(&self, id: &str, run: &Run, outcome: CallOutcome, finished: Finished) {
-        let failure = match &outcome {
-            CallOutcome::PluginError(error) => Some(error.message.clone()),
-            _ => None,
-        };
         let status = if !finished.questions.is_empty() {
             let mut jobs = self.jobs();
             match jobs.get_mut(id) {
                 // Cancelled meanwhile.
                 None => return,
                 Some(job) => {
-                    job.answers = finished.answers.as_map().clone();
+                    job.answers = finished.answers.into_map();
                     job.pending = finished.questions.into_iter().collect();
                     Status::InputRequired(job.pending.clone())
                 }
             }
         } else {
             self.jobs().remove(id);
-            let missing = failure
-                .as_deref()
-                .and_then(|f| finished.missing_capability(f));
+            let missing = match &outcome {
+                CallOutcome::PluginError(error) => finished.missing_capability(&error.message),
+                _ => None,
+            };
             match (missing, outcome) {
                 (Some(error), _) => Status::Failed(error_object(&error)),
                 (None, CallOutcome::Fault(fault)) => Status::Failed(error_object(
@@ -405,7 +405,6 @@ impl Tasks {
                 owner: owner.map(str::to_owned),
                 run: run.clone(),
                 stop: stop.clone(),
-                answers: answers.clone(),
                 id: OnceLock::from(id.to_owned()),
                 began: Mutex::new(None),
             });
@@ -466,10 +465,10 @@ fn error_object(error: &McpError) -> Map<String, Value> {
     object
 }
 
-/// Whether a request's `clientCapabilities` declare the tasks extension.
-pub fn declared(capabilities: Option<&Value>) -> bool {
-    capabilities
-        .and_then(|c| c.get("extensions"))
+/// Whether the `extensions` of a client's capabilities declare the tasks
+/// extension.
+pub fn declared(extensions: Option<&Value>) -> bool {
+    extensions
         .and_then(|e| e.get(rmcp::model::TASKS_EXTENSION_ID))
         .is_some()
 }

@@ -7,7 +7,7 @@
 use std::future::Future;
 
 use futures::future::BoxFuture;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 
 use crate::catalog::Catalog;
 use crate::published::UriMap;
@@ -159,55 +159,36 @@ async fn deliver(catalog: &Catalog, uris: &UriMap, client: &dyn Client, event: P
                 tracing::debug!(uri = %uri.escape_debug(), "ignored an update of a resource the source does not serve");
             }
         }
-        PluginEvent::Sample { request, mut reply } => {
-            // The call may end (deadline, cancel) before the client
-            // answers: stop waiting then.
-            let answer = tokio::select! {
-                answer = client.sample(request, uris) => answer,
-                () = reply.closed() => return,
-            };
-            let _ = reply.send(answer);
+        PluginEvent::Sample { request, reply } => {
+            answer(reply, client.sample(request, uris)).await;
         }
         PluginEvent::Elicit {
             message,
             requested_schema,
-            mut reply,
-        } => {
-            let answer = tokio::select! {
-                answer = client.elicit(message, requested_schema) => answer,
-                () = reply.closed() => return,
-            };
-            let _ = reply.send(answer);
-        }
-        PluginEvent::Ask {
-            questions,
-            mut reply,
-        } => {
-            let answers = tokio::select! {
-                answers = client.ask(questions, uris) => answers,
-                () = reply.closed() => return,
-            };
-            let _ = reply.send(Ok(answers));
+            reply,
+        } => answer(reply, client.elicit(message, requested_schema)).await,
+        PluginEvent::Ask { questions, reply } => {
+            answer(reply, async { Ok(client.ask(questions, uris).await) }).await;
         }
         PluginEvent::ElicitUrl {
             message,
             url,
-            mut reply,
+            reply,
         } => {
-            let answer = tokio::select! {
-                answer = client.elicit_url(message, url) => answer,
-                () = reply.closed() => return,
-            };
-            let _ = reply.send(answer);
+            answer(reply, client.elicit_url(message, url)).await;
         }
-        PluginEvent::RunAsTask { mut reply } => {
-            let answer = tokio::select! {
-                answer = client.run_as_task() => answer,
-                () = reply.closed() => return,
-            };
-            let _ = reply.send(answer);
-        }
+        PluginEvent::RunAsTask { reply } => answer(reply, client.run_as_task()).await,
     }
+}
+
+/// Sends what `asked` yields to the guest waiting on `reply`; the call may
+/// end (deadline, cancel) before the client answers: stop waiting then.
+async fn answer<T>(mut reply: oneshot::Sender<T>, asked: impl Future<Output = T>) {
+    let answer = tokio::select! {
+        answer = asked => answer,
+        () = reply.closed() => return,
+    };
+    let _ = reply.send(answer);
 }
 
 /// A client that hears nothing and answers no request: for calls the host
