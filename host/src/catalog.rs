@@ -42,8 +42,9 @@ pub struct Tool {
     /// Arguments a 2026-07-28 HTTP request also carries in a header
     /// (`x-mcp-header` on the property, SEP-2243), as (property, header).
     pub header_params: Vec<(String, http::HeaderName)>,
-    /// The operation's icons, else the group's (checked at load).
-    pub icons: Vec<Icon>,
+    /// The operation's icons, else the group's (checked at load; shared
+    /// by the tools that publish the same ones).
+    pub icons: Arc<[Icon]>,
     input: Arc<Schema>,
     output: Option<Arc<Schema>>,
 }
@@ -524,8 +525,10 @@ fn build_tools(
     check_name(name, naming.strict).map_err(|why| format!("group name `{name}` {why}"))?;
     let filter =
         ToolSelection::new(&source.policy().tools).map_err(|e| format!("tools filter: {e}"))?;
-    let declared = &source.description().icons;
-    crate::icons::check(declared, &source.description().operations)?;
+    let icons = crate::icons::check(
+        &source.description().icons,
+        &source.description().operations,
+    )?;
     let mut seen = HashSet::new();
     let mut tools = Vec::new();
     for operation in &source.description().operations {
@@ -550,15 +553,9 @@ fn build_tools(
         };
         let header_params = header_params(input.as_object())
             .map_err(|e| format!("{}: {e}", context("input schema")))?;
-        let icons = declared
-            .operations
-            .iter()
-            .find(|(name, _)| *name == operation.name)
-            .map_or(&declared.group, |(_, icons)| icons)
-            .clone();
         tools.push(Tool {
             header_params,
-            icons,
+            icons: icons.of(&operation.name),
             name: published,
             operation: operation.name.clone(),
             title: operation.title.clone(),

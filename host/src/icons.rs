@@ -9,10 +9,16 @@
 //! - `mimeType` is an `image/...` type; `sizes` are `WxH` or `any`;
 //!   `theme` is `light` or `dark`.
 //! - At most [`MAX_PER_ITEM`] icons per group or operation, and
-//!   [`MAX_TOTAL`] bytes of `src` per group.
+//!   [`MAX_TOTAL`] bytes of `src` per group, of which at most
+//!   [`MAX_GROUP`] in the group's own icons (sent with each of its tools
+//!   that has none of its own).
+//! - Checked in one pass over the declarations, whatever their number.
 //!
 //! A group that breaks a rule is refused at load, with a message naming
 //! the icon and the rule.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 use base64::Engine as _;
 
@@ -26,6 +32,9 @@ pub const MAX_URL: usize = 2048;
 pub const MAX_DATA: usize = 64 * 1024;
 /// Most bytes of `src` in one group's icons.
 pub const MAX_TOTAL: usize = 1024 * 1024;
+/// Most bytes of `src` in the group's own icons, which every tool without
+/// icons of its own repeats.
+pub const MAX_GROUP: usize = 16 * 1024;
 
 /// The image types a `data:` URI may carry.
 const DATA_TYPES: [&str; 5] = [
@@ -36,23 +45,51 @@ const DATA_TYPES: [&str; 5] = [
     "image/svg+xml",
 ];
 
-/// Problems with `icons`, as the message that refuses the group.
-pub fn check(icons: &Icons, operations: &[Operation]) -> Result<(), String> {
+/// A group's icons as its tools publish them, shared rather than copied
+/// into each tool.
+pub struct Published<'a> {
+    group: Arc<[Icon]>,
+    operations: HashMap<&'a str, Arc<[Icon]>>,
+}
+
+impl Published<'_> {
+    /// The icons of operation `name`: its own, else the group's.
+    pub fn of(&self, name: &str) -> Arc<[Icon]> {
+        self.operations.get(name).unwrap_or(&self.group).clone()
+    }
+}
+
+/// `icons` checked, ready to publish; or the message that refuses the
+/// group.
+pub fn check<'a>(icons: &'a Icons, operations: &[Operation]) -> Result<Published<'a>, String> {
     let mut total = 0;
     check_list("the group's icons", &icons.group, &mut total)?;
-    let mut seen = Vec::new();
+    // The group's icons are repeated on each of its tools in every list.
+    if total > MAX_GROUP {
+        return Err(format!(
+            "the group's icons take more than {MAX_GROUP} bytes together; they are sent \
+             with every tool that has none of its own, so link large images by https:// URL"
+        ));
+    }
+    let declared: HashSet<&str> = operations.iter().map(|op| op.name.as_str()).collect();
+    let mut published = HashMap::with_capacity(icons.operations.len());
     for (name, list) in &icons.operations {
         let what = format!("the icons of operation `{}`", name.escape_debug());
-        if !operations.iter().any(|op| op.name == *name) {
+        if !declared.contains(name.as_str()) {
             return Err(format!("{what}: the group declares no such operation"));
         }
-        if seen.contains(&name) {
+        check_list(&what, list, &mut total)?;
+        if published
+            .insert(name.as_str(), list.as_slice().into())
+            .is_some()
+        {
             return Err(format!("{what} are declared twice"));
         }
-        seen.push(name);
-        check_list(&what, list, &mut total)?;
     }
-    Ok(())
+    Ok(Published {
+        group: icons.group.as_slice().into(),
+        operations: published,
+    })
 }
 
 fn check_list(what: &str, icons: &[Icon], total: &mut usize) -> Result<(), String> {
@@ -167,13 +204,11 @@ mod tests {
     }
 
     fn group(icons: Vec<Icon>) -> Result<(), String> {
-        check(
-            &Icons {
-                group: icons,
-                operations: Vec::new(),
-            },
-            &[],
-        )
+        let icons = Icons {
+            group: icons,
+            operations: Vec::new(),
+        };
+        check(&icons, &[]).map(|_| ())
     }
 
     #[test]
@@ -214,12 +249,21 @@ mod tests {
     }
 
     #[test]
+    fn the_group_icons_every_tool_repeats_are_small() {
+        let data = format!("data:image/png;base64,{}", "A".repeat(12 * 1024));
+        let refused = group(vec![icon(&data), icon(&data)]).unwrap_err();
+        assert!(refused.contains("sent with every tool"), "{refused}");
+    }
+
+    #[test]
     fn icons_of_an_unknown_operation_are_refused() {
         let icons = Icons {
             group: Vec::new(),
             operations: vec![("ghost".into(), vec![icon("https://example.com/i.png")])],
         };
-        let refused = check(&icons, &[]).unwrap_err();
+        let Err(refused) = check(&icons, &[]) else {
+            panic!("icons of an unknown operation pass");
+        };
         assert!(refused.contains("declares no such operation"), "{refused}");
     }
 }

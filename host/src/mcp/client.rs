@@ -25,6 +25,7 @@ use crate::source::{
 };
 
 /// A client connected through rmcp (stdio, or an HTTP session or stream).
+#[derive(Clone)]
 pub struct PeerClient {
     pub peer: Peer<RoleServer>,
     pub progress_token: Option<ProgressToken>,

@@ -653,9 +653,8 @@ impl ServerHandler for Handler {
         request: UpdateTaskParams,
         context: RequestContext<RoleServer>,
     ) -> Result<(), McpError> {
-        let owner = owner(&context);
         self.tasks
-            .update(&request.task_id, owner.as_deref(), request.input_responses)
+            .update(&request.task_id, who(&context), request.input_responses)
             .await
     }
 

@@ -36,7 +36,7 @@ use tokio::sync::oneshot;
 use tokio_util::sync::CancellationToken;
 
 use super::client::PeerClient;
-use super::convert::to_call_result;
+use super::convert::{to_call_result, to_mcp_error};
 use super::rounds::{Answers, Asking, Finished, MAX_STATE};
 use crate::caller::{Caller, RequestId};
 use crate::catalog::Tool;
@@ -347,14 +347,27 @@ impl Tasks {
     /// `tasks/update`: the client's answers to a parked task's questions.
     /// Answers to questions it does not wait on are ignored; once every
     /// question is answered, the operation runs again with all answers.
+    ///
+    /// The run again is a call like any other: its tool is looked up anew
+    /// for `who`, through the call service's authorization (the caller's
+    /// scopes now, the group's version now).
     pub async fn update(
         self: &Arc<Self>,
         id: &str,
-        owner: Option<&str>,
+        who: Who<'_>,
         responses: InputResponses,
     ) -> Result<(), McpError> {
+        let owner = who.caller.map(|c| c.subject.as_str());
         self.find(id, owner).await?;
-        let again = {
+        let Some(parked) = self.jobs().get(id).map(|job| job.run.clone()) else {
+            return Ok(());
+        };
+        let tool = parked
+            .service
+            .find_tool(who, &parked.tool.name)
+            .await
+            .map_err(to_mcp_error)?;
+        let (status, again) = {
             let mut jobs = self.jobs();
             let Some(job) = jobs.get_mut(id) else {
                 return Ok(());
@@ -382,18 +395,22 @@ impl Tasks {
                 job.answers.insert(key, answer);
             }
             if job.pending.is_empty() {
+                job.run = Arc::new(Run {
+                    service: parked.service.clone(),
+                    tool,
+                    arguments: parked.arguments.clone(),
+                    caller: who.caller.cloned(),
+                    request_id: who.request_id.cloned(),
+                    traceparent: who.traceparent.map(str::to_owned),
+                    client: parked.client.clone(),
+                    capabilities: parked.capabilities.clone(),
+                });
                 job.stop = CancellationToken::new();
-                Some((job.run.clone(), job.stop.clone(), job.answers.clone()))
+                let again = (job.run.clone(), job.stop.clone(), job.answers.clone());
+                (Status::Working, Some(again))
             } else {
-                None
+                (Status::InputRequired(job.pending.clone()), None)
             }
-        };
-        let status = match &again {
-            Some(_) => Status::Working,
-            None => match self.jobs().get(id) {
-                Some(job) => Status::InputRequired(job.pending.clone()),
-                None => return Ok(()),
-            },
         };
         self.store
             .update(id, Change::Status(status))

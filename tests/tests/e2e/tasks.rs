@@ -400,3 +400,100 @@ async fn a_parked_task_keeps_a_bounded_amount_of_answers() {
     let task = post_as(&server, None, tasks, "tasks/get", &id, params).await;
     assert_eq!(task["result"]["status"], "input_required", "{task}");
 }
+
+#[tokio::test]
+async fn answering_a_task_is_authorized_again() {
+    let dir = conformance("");
+    let tokens = dir.root().join("tokens");
+    std::fs::write(
+        &tokens,
+        "scoped-token-0123456789abcdef alice conformance:call\n\
+         plain-token-0123456789abcdef alice\n",
+    )
+    .unwrap();
+    dir.set_config(&format!(
+        "[groups.conformance]\nnamespace = \"\"\n[http.auth]\ntokens_file = \"{}\"\n\
+         [http.auth.scopes]\nconformance = [\"conformance:call\"]\n",
+        tokens.display()
+    ));
+    let server = HttpServer::start(&dir, &[]).await;
+    let caps = json!({ "elicitation": {}, "extensions": { "io.modelcontextprotocol/tasks": {} } });
+    let (scoped, plain) = (
+        Some("scoped-token-0123456789abcdef"),
+        Some("plain-token-0123456789abcdef"),
+    );
+    let call = json!({ "name": "confirm_delete", "arguments": { "filename": "a.txt" } });
+    let created = post_as(
+        &server,
+        scoped,
+        caps.clone(),
+        "tools/call",
+        "confirm_delete",
+        call,
+    )
+    .await;
+    let id = created["result"]["taskId"].as_str().unwrap().to_owned();
+    let params = json!({ "taskId": id });
+    for _ in 0..200 {
+        let task = post_as(
+            &server,
+            scoped,
+            caps.clone(),
+            "tasks/get",
+            &id,
+            params.clone(),
+        )
+        .await;
+        if task["result"]["status"] == "input_required" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let update = json!({
+        "taskId": id,
+        "inputResponses": { "confirm": { "action": "accept", "content": { "confirm": true } } },
+    });
+    // Alice without the group's scope may not run the tool again.
+    let refused = post_as(
+        &server,
+        plain,
+        caps.clone(),
+        "tasks/update",
+        &id,
+        update.clone(),
+    )
+    .await;
+    assert!(refused["error"].is_object(), "{refused}");
+    let task = post_as(
+        &server,
+        scoped,
+        caps.clone(),
+        "tasks/get",
+        &id,
+        params.clone(),
+    )
+    .await;
+    assert_eq!(task["result"]["status"], "input_required", "{task}");
+    let accepted = post_as(&server, scoped, caps.clone(), "tasks/update", &id, update).await;
+    assert_eq!(accepted["result"]["resultType"], "complete", "{accepted}");
+    for _ in 0..200 {
+        let task = post_as(
+            &server,
+            scoped,
+            caps.clone(),
+            "tasks/get",
+            &id,
+            params.clone(),
+        )
+        .await;
+        if task["result"]["status"] == "completed" {
+            assert_eq!(
+                task["result"]["result"]["content"][0]["text"],
+                "deleted a.txt"
+            );
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the task never completed");
+}
