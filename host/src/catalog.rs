@@ -7,9 +7,9 @@
 //! source version it started with. Every swap is announced on a watch
 //! channel (the MCP side turns it into `notifications/*/list_changed`).
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 
 use globset::{Glob, GlobSet, GlobSetBuilder};
 use serde_json::{Map, Value};
@@ -17,9 +17,9 @@ use tokio::sync::{broadcast, watch};
 
 use crate::config::{ServerConfig, ToolFilter};
 pub use crate::naming::{Naming, check_name};
-use crate::published::{self, Prompt, Resource, Template, UriMap};
+use crate::published::{self, Listed, Prompt, Resource, Template, UriMap};
 use crate::schema::{Rejection, Schema, SchemaBudget};
-use crate::source::{Annotations, Icon, Level, LoadError, Source, SourceId};
+use crate::source::{Annotations, Description, Icon, ItemKind, Level, LoadError, Source, SourceId};
 
 /// A JSON object (schemas, arguments).
 pub type JsonObject = Map<String, Value>;
@@ -45,6 +45,8 @@ pub struct Tool {
     /// The operation's icons, else the group's (checked at load; shared
     /// by the tools that publish the same ones).
     pub icons: Arc<[Icon]>,
+    /// Whether it is listed now (`host.set-listed`).
+    pub listed: Listed,
     input: Arc<Schema>,
     output: Option<Arc<Schema>>,
 }
@@ -89,10 +91,70 @@ impl Snapshot {
         }
     }
 
+    /// The tool `name`, when it is listed.
+    pub fn tool(&self, name: &str) -> Option<&Arc<Tool>> {
+        self.tools.get(name).filter(|tool| tool.listed.get())
+    }
+
+    /// The prompt `name`, when it is listed.
+    pub fn prompt(&self, name: &str) -> Option<&Arc<Prompt>> {
+        self.prompts.get(name).filter(|prompt| prompt.listed.get())
+    }
+
+    /// The resource template published as `uri_template`, when it is
+    /// listed.
+    pub fn template(&self, uri_template: &str) -> Option<&Arc<Template>> {
+        self.templates
+            .get(uri_template)
+            .filter(|template| template.listed.get())
+    }
+
+    /// The flag of the item `name` (as declared) of kind `kind` that source
+    /// `id` publishes; `None` when it publishes none (say a tool filtered
+    /// out by the policy).
+    fn listed_flag(&self, id: &SourceId, kind: ItemKind, name: &str) -> Option<&Listed> {
+        match kind {
+            ItemKind::Operation => self
+                .tools
+                .values()
+                .find(|t| t.source.id() == id && t.operation == name)
+                .map(|t| &t.listed),
+            ItemKind::Prompt => self
+                .prompts
+                .values()
+                .find(|p| p.source.id() == id && p.declared.name == name)
+                .map(|p| &p.listed),
+            ItemKind::Resource => self
+                .resources
+                .values()
+                .find(|r| r.source.id() == id && r.declared.uri == name)
+                .map(|r| &r.listed),
+            ItemKind::ResourceTemplate => self
+                .templates
+                .values()
+                .find(|t| t.source.id() == id && t.declared.uri_template == name)
+                .map(|t| &t.listed),
+        }
+    }
+
     /// The source serving the published `uri`, with the URI in the
     /// source's own terms: a static resource's, or one matching a template.
+    /// An unlisted resource, or a URI whose first matching template is
+    /// unlisted, has none.
     pub fn resource_owner(&self, uri: &str) -> Option<Owner> {
+        self.owner(uri, true)
+    }
+
+    /// The source serving the published `uri`, listed or not: whose it is.
+    pub fn resource_owner_listed_or_not(&self, uri: &str) -> Option<Owner> {
+        self.owner(uri, false)
+    }
+
+    fn owner(&self, uri: &str, listed_only: bool) -> Option<Owner> {
         if let Some(resource) = self.resources.get(uri) {
+            if listed_only && !resource.listed.get() {
+                return None;
+            }
             return Some(Owner {
                 source: resource.source.clone(),
                 uris: resource.uris.clone(),
@@ -108,6 +170,11 @@ impl Snapshot {
             }
             asked.push(&template.uris);
             let declared = template.uris.declared(uri)?;
+            if listed_only {
+                let matched = template.uris.template_of(&declared)?;
+                let matched = template.source.description().templates.get(matched)?;
+                self.template(&template.uris.publish_template(&matched.uri_template))?;
+            }
             Some(Owner {
                 source: template.source.clone(),
                 uris: template.uris.clone(),
@@ -186,19 +253,35 @@ fn keep<T>(
 pub struct Catalog {
     current: RwLock<Arc<Snapshot>>,
     naming: Naming,
-    changes: watch::Sender<u64>,
+    changes: watch::Sender<Version>,
     ready: watch::Sender<bool>,
     notices: broadcast::Sender<Notice>,
     /// Published URIs of resources a group said changed.
     updates: broadcast::Sender<String>,
     /// A request stopped waiting for the initial load before it was done.
     answered_early: AtomicBool,
+    /// What groups listed and unlisted while running (`host.set-listed`),
+    /// by group name and then by item: kept across reloads, until the
+    /// process ends. Locked after `current`, never before.
+    choices: Mutex<HashMap<Arc<str>, Choices>>,
     /// Most items in one page of a list.
     pub page_size: usize,
     /// How long a client may reuse a list (`ttlMs`).
     pub list_ttl: std::time::Duration,
     /// What a tool schema may ask of the host.
     pub schema_budget: SchemaBudget,
+}
+
+/// How often the lists changed: by a new snapshot, or by a group listing
+/// or unlisting its items (which changes no snapshot).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Version {
+    /// Snapshots swapped in.
+    pub swaps: u64,
+    /// Listing changes of tools, prompts, and resources or templates.
+    pub tools: u64,
+    pub prompts: u64,
+    pub resources: u64,
 }
 
 /// A message from the host itself (not from a plugin) for every connected
@@ -214,11 +297,12 @@ impl Catalog {
         Self {
             current: RwLock::new(Arc::default()),
             naming,
-            changes: watch::channel(0).0,
+            changes: watch::channel(Version::default()).0,
             ready: watch::channel(false).0,
             notices: broadcast::channel(64).0,
             updates: broadcast::channel(256).0,
             answered_early: AtomicBool::new(false),
+            choices: Mutex::default(),
             page_size: 100,
             list_ttl: std::time::Duration::ZERO,
             schema_budget: SchemaBudget::default(),
@@ -312,8 +396,8 @@ impl Catalog {
             .clone()
     }
 
-    /// Changes whenever the tool list changes.
-    pub fn subscribe(&self) -> watch::Receiver<u64> {
+    /// Changes whenever a list changes.
+    pub fn subscribe(&self) -> watch::Receiver<Version> {
         self.changes.subscribe()
     }
 
@@ -334,6 +418,8 @@ impl Catalog {
         let tools = build_tools(&source, &self.naming, &self.schema_budget, &prefix, &uris)
             .map_err(fail)?;
         let published = published::build(&source, &self.naming, &prefix, &uris).map_err(fail)?;
+        let declared = declared(source.description());
+        let unlisted = unlisted(source.description(), &declared).map_err(fail)?;
         let mut current = self.current.write().unwrap_or_else(|e| e.into_inner());
         for (other_id, other) in &current.sources {
             if *other_id == id {
@@ -409,6 +495,37 @@ impl Catalog {
                 return Err(collision(kind, key, other));
             }
         }
+        {
+            let mut choices = self.choices.lock().unwrap_or_else(|e| e.into_inner());
+            let chosen = choices.entry(name.clone()).or_default();
+            chosen.retain(|(kind, item), _| declared.contains(&(*kind, item.as_str())));
+            let starts_listed = |kind: ItemKind, item: &str| {
+                chosen
+                    .get(&(kind as u8, item.to_owned()))
+                    .copied()
+                    .unwrap_or_else(|| !unlisted.contains(&(kind as u8, item)))
+            };
+            for tool in &tools {
+                tool.listed
+                    .set(starts_listed(ItemKind::Operation, &tool.operation));
+            }
+            for resource in &published.resources {
+                resource
+                    .listed
+                    .set(starts_listed(ItemKind::Resource, &resource.declared.uri));
+            }
+            for template in &published.templates {
+                template.listed.set(starts_listed(
+                    ItemKind::ResourceTemplate,
+                    &template.declared.uri_template,
+                ));
+            }
+            for prompt in &published.prompts {
+                prompt
+                    .listed
+                    .set(starts_listed(ItemKind::Prompt, &prompt.declared.name));
+            }
+        }
         let mut next = current.without(&id);
         next.sources.insert(id, source);
         next.tools
@@ -452,11 +569,52 @@ impl Catalog {
         }
     }
 
+    /// Lists or unlists the item `name` (as declared) of kind `kind` that
+    /// `source` declares, for every client, from now until the process
+    /// ends (reloads keep the choice); subscribers hear of a change.
+    /// Whether the listing changed.
+    pub fn set_listed(
+        &self,
+        source: &dyn Source,
+        kind: ItemKind,
+        name: &str,
+        listed: bool,
+    ) -> Result<bool, String> {
+        if !declares(source.description(), kind, name) {
+            return Err(format!(
+                "the group declares no {} `{}`, so it cannot be listed or unlisted",
+                kind_noun(kind),
+                name.escape_debug()
+            ));
+        }
+        // Under the write lock, so that a reload of the group either sees
+        // the choice or is already served when the flag is set.
+        let current = self.current.write().unwrap_or_else(|e| e.into_inner());
+        self.choices
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(source.name().clone())
+            .or_default()
+            .insert((kind as u8, name.to_owned()), listed);
+        let changed = current
+            .listed_flag(source.id(), kind, name)
+            .is_some_and(|flag| flag.set(listed));
+        drop(current);
+        if changed && self.is_ready() {
+            self.changes.send_modify(|version| match kind {
+                ItemKind::Operation => version.tools += 1,
+                ItemKind::Prompt => version.prompts += 1,
+                ItemKind::Resource | ItemKind::ResourceTemplate => version.resources += 1,
+            });
+        }
+        Ok(changed)
+    }
+
     /// Tells subscribers the lists changed. Changes during the initial
     /// load are not announced: nobody can have listed anything yet.
     fn announce(&self) {
         if self.is_ready() {
-            self.changes.send_modify(|n| *n += 1);
+            self.changes.send_modify(|version| version.swaps += 1);
         }
     }
 
@@ -469,6 +627,67 @@ impl Catalog {
             .insert(error.source.clone(), error.reason.clone());
         *current = Arc::new(next);
     }
+}
+
+/// One group's listing choices, by item (its [`ItemKind`] as a number,
+/// and its name).
+type Choices = HashMap<(u8, String), bool>;
+
+/// Items by kind (as a number) and name.
+type Items<'a> = HashSet<(u8, &'a str)>;
+
+/// What the word for `kind` is in messages.
+fn kind_noun(kind: ItemKind) -> &'static str {
+    match kind {
+        ItemKind::Operation => "operation",
+        ItemKind::Prompt => "prompt",
+        ItemKind::Resource => "resource",
+        ItemKind::ResourceTemplate => "resource template",
+    }
+}
+
+/// Whether `description` declares the item `name` of kind `kind`.
+fn declares(description: &Description, kind: ItemKind, name: &str) -> bool {
+    match kind {
+        ItemKind::Operation => description.operations.iter().any(|o| o.name == name),
+        ItemKind::Prompt => description.prompts.iter().any(|p| p.name == name),
+        ItemKind::Resource => description.resources.iter().any(|r| r.uri == name),
+        ItemKind::ResourceTemplate => description.templates.iter().any(|t| t.uri_template == name),
+    }
+}
+
+/// Every item `description` declares.
+fn declared(description: &Description) -> Items<'_> {
+    let operations = description.operations.iter();
+    let prompts = description.prompts.iter();
+    let resources = description.resources.iter();
+    let templates = description.templates.iter();
+    operations
+        .map(|o| (ItemKind::Operation as u8, o.name.as_str()))
+        .chain(prompts.map(|p| (ItemKind::Prompt as u8, p.name.as_str())))
+        .chain(resources.map(|r| (ItemKind::Resource as u8, r.uri.as_str())))
+        .chain(templates.map(|t| (ItemKind::ResourceTemplate as u8, t.uri_template.as_str())))
+        .collect()
+}
+
+/// The items `description` says start unlisted, each checked to be one of
+/// the `declared`.
+fn unlisted<'a>(description: &'a Description, declared: &Items<'_>) -> Result<Items<'a>, String> {
+    description
+        .unlisted
+        .iter()
+        .map(|(kind, name)| {
+            if declared.contains(&(*kind as u8, name.as_str())) {
+                Ok((*kind as u8, name.as_str()))
+            } else {
+                Err(format!(
+                    "`listing.unlisted` names {} `{}`, which the group does not declare",
+                    kind_noun(*kind),
+                    name.escape_debug()
+                ))
+            }
+        })
+        .collect()
 }
 
 impl Tool {
@@ -556,6 +775,7 @@ fn build_tools(
         tools.push(Tool {
             header_params,
             icons: icons.of(&operation.name),
+            listed: Listed::new(true),
             name: published,
             operation: operation.name.clone(),
             title: operation.title.clone(),

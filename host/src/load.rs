@@ -217,6 +217,7 @@ mod tests {
                 templates: Vec::new(),
                 prompts: Vec::new(),
                 icons: Default::default(),
+                unlisted: Vec::new(),
             },
             policy: Policy {
                 namespace: Some(String::new()),

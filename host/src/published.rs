@@ -12,6 +12,7 @@
 
 use std::collections::HashSet;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::naming::Naming;
 use crate::source::{Description, PromptInfo, ResourceInfo, ResourceTemplate, Source};
@@ -26,6 +27,8 @@ pub struct Resource {
     pub declared: ResourceInfo,
     pub uris: Arc<UriMap>,
     pub source: Arc<dyn Source>,
+    /// Whether it is listed now (`host.set-listed`).
+    pub listed: Listed,
 }
 
 /// A published resource template.
@@ -38,6 +41,8 @@ pub struct Template {
     pub declared: ResourceTemplate,
     pub uris: Arc<UriMap>,
     pub source: Arc<dyn Source>,
+    /// Whether it is listed now (`host.set-listed`).
+    pub listed: Listed,
 }
 
 /// A published prompt.
@@ -48,6 +53,30 @@ pub struct Prompt {
     pub declared: PromptInfo,
     pub uris: Arc<UriMap>,
     pub source: Arc<dyn Source>,
+    /// Whether it is listed now (`host.set-listed`).
+    pub listed: Listed,
+}
+
+/// Whether a published item is listed now. A group lists and unlists its
+/// items while it runs (`host.set-listed`); an unlisted item is left out of
+/// the lists and served to nobody. The flag belongs to the item, which the
+/// snapshots that hold it share, so that a change needs no new snapshot.
+#[derive(Debug)]
+pub struct Listed(AtomicBool);
+
+impl Listed {
+    pub fn new(listed: bool) -> Self {
+        Self(AtomicBool::new(listed))
+    }
+
+    pub fn get(&self) -> bool {
+        self.0.load(Ordering::Relaxed)
+    }
+
+    /// Sets the flag; whether it changed.
+    pub fn set(&self, listed: bool) -> bool {
+        self.0.swap(listed, Ordering::Relaxed) != listed
+    }
 }
 
 /// Everything one source publishes besides its tools.
@@ -93,6 +122,23 @@ impl UriMap {
     /// Whether the source serves `uri` (in its own terms).
     pub fn serves(&self, uri: &str) -> bool {
         self.statics.contains(uri) || self.templates.iter().any(|t| t.matches(uri).is_some())
+    }
+
+    /// Which of the source's templates (by index, in declaration order) a
+    /// URI in its own terms matches first; `None` for a static resource's
+    /// URI or one it does not serve.
+    pub fn template_of(&self, declared: &str) -> Option<usize> {
+        if self.statics.contains(declared) {
+            return None;
+        }
+        self.templates
+            .iter()
+            .position(|t| t.matches(declared).is_some())
+    }
+
+    /// One of the source's URI templates as clients see it.
+    pub fn publish_template(&self, uri_template: &str) -> String {
+        self.publish_always(uri_template)
     }
 
     /// A URI of the source as clients see it; URIs the source does not
@@ -166,6 +212,7 @@ pub fn build(
             declared: declared.clone(),
             uris: uris.clone(),
             source: source.clone(),
+            listed: Listed::new(true),
         });
     }
     for declared in &description.templates {
@@ -181,6 +228,7 @@ pub fn build(
             declared: declared.clone(),
             uris: uris.clone(),
             source: source.clone(),
+            listed: Listed::new(true),
         });
     }
     let mut seen = HashSet::new();
@@ -193,6 +241,7 @@ pub fn build(
             declared: declared.clone(),
             uris: uris.clone(),
             source: source.clone(),
+            listed: Listed::new(true),
         });
     }
     Ok(out)

@@ -21,7 +21,7 @@ use crate::config::Policy;
 pub use crate::runtime::{
     Annotations, ClientAnswer, Completion, CompletionRequest, CompletionTarget, Content,
     ElicitAction, ElicitResponse, ElicitationForm, EmbeddedResource, ErrorKind, EventSink, Fault,
-    FaultKind, GroupInfo, Icon, Level, LoadError, Media, Operation, Output, PluginError,
+    FaultKind, GroupInfo, Icon, ItemKind, Level, LoadError, Media, Operation, Output, PluginError,
     PluginEvent, PromptInfo, PromptResult, Question, ResourceContents, ResourceInfo,
     ResourceTemplate, Role, Root, SamplingRequest, SamplingResponse,
 };
@@ -67,6 +67,9 @@ pub struct Description {
     /// Absent in descriptions cached before groups had icons.
     #[serde(default)]
     pub icons: Icons,
+    /// The items that start unlisted (the `listing` export).
+    #[serde(default)]
+    pub unlisted: Vec<(ItemKind, String)>,
 }
 
 /// The icons a group declares (checked when it is published).

@@ -97,6 +97,31 @@ type Sampler = Box<dyn Fn(&SamplingRequest) -> Result<SamplingResponse, String>>
 /// Answers elicitations of a detached context: message and schema in.
 type Elicitor = Box<dyn Fn(&str, &Value) -> Result<Elicitation<Value>, String>>;
 
+/// One of the group's own items, as it declares it: what
+/// [`Context::set_listed`] lists or unlists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Item<'a> {
+    /// An operation (a tool), by its name.
+    Operation(&'a str),
+    /// A prompt, by its name.
+    Prompt(&'a str),
+    /// A static resource, by its URI as declared.
+    Resource(&'a str),
+    /// A resource template, by its URI template as declared.
+    Template(&'a str),
+}
+
+impl<'a> Item<'a> {
+    fn parts(self) -> (types::ItemKind, &'a str) {
+        match self {
+            Item::Operation(name) => (types::ItemKind::Operation, name),
+            Item::Prompt(name) => (types::ItemKind::Prompt, name),
+            Item::Resource(uri) => (types::ItemKind::Resource, uri),
+            Item::Template(uri) => (types::ItemKind::ResourceTemplate, uri),
+        }
+    }
+}
+
 /// State of a context that is not connected to a host.
 #[derive(Default)]
 struct Detached {
@@ -105,6 +130,8 @@ struct Detached {
     sampler: Option<Sampler>,
     elicitor: Option<Elicitor>,
     state: kv::Detached,
+    /// What `set_listed` chose, by item.
+    listing: std::cell::RefCell<BTreeMap<(u8, String), bool>>,
 }
 
 impl fmt::Debug for Detached {
@@ -351,6 +378,71 @@ impl Context {
                 "a detached context runs no tasks; the call goes on without one",
             )),
         }
+    }
+
+    /// List or unlist one of the group's own items, for every client. An
+    /// unlisted item is left out of `tools/list` (and the other lists) and
+    /// cannot be called, read or rendered, as if the group did not serve
+    /// it; clients are told the lists changed. Use it for what only makes
+    /// sense in some states: tools that appear after a sign-in, a prompt
+    /// for a feature that is switched on.
+    ///
+    /// Returns whether the listing changed (`false` when the item already
+    /// was as asked).
+    ///
+    /// Items start as declared: listed, or not for those marked `unlisted`
+    /// (`#[operation(unlisted)]`, `#[prompt(unlisted)]`,
+    /// `#[resource(uri = "...", unlisted)]`). The host keeps the choice
+    /// across reloads of the group until it restarts; a group that must
+    /// remember it longer keeps it in its [`Kv`](crate::Kv) state and sets
+    /// it again.
+    ///
+    /// Fails with [`ErrorKind::InvalidArguments`](crate::ErrorKind::InvalidArguments),
+    /// saying why, when the group declares no such item. In a detached
+    /// context (tests) the choice is recorded for
+    /// [`listed`](Self::listed), and it changed unless the last choice for
+    /// the item was the same.
+    ///
+    /// ```no_run
+    /// # use toolhost_sdk::{Context, Item, ToolError};
+    /// # fn f(ctx: &Context) -> Result<String, ToolError> {
+    /// // Signed in: the account tools appear in every client's list.
+    /// ctx.set_listed(Item::Operation("transfer"), true)?;
+    /// # Ok(String::new()) }
+    /// ```
+    pub fn set_listed(&self, item: Item<'_>, listed: bool) -> Result<bool, ToolError> {
+        let (kind, name) = item.parts();
+        match &self.detached {
+            None => host::set_listed(kind, name, listed).map_err(ToolError::invalid_arguments),
+            Some(detached) => {
+                let before = detached
+                    .listing
+                    .borrow_mut()
+                    .insert((kind as u8, name.to_owned()), listed);
+                Ok(before != Some(listed))
+            }
+        }
+    }
+
+    /// In a detached context, what [`set_listed`](Self::set_listed) last
+    /// chose for `item`; `None` when it was not called for it, and always
+    /// on a host.
+    ///
+    /// ```
+    /// # use toolhost_sdk::{Context, Item};
+    /// let ctx = Context::detached();
+    /// ctx.set_listed(Item::Prompt("review"), false).unwrap();
+    /// assert_eq!(ctx.listed(Item::Prompt("review")), Some(false));
+    /// assert_eq!(ctx.listed(Item::Operation("review")), None);
+    /// ```
+    pub fn listed(&self, item: Item<'_>) -> Option<bool> {
+        let detached = self.detached.as_ref()?;
+        let (kind, name) = item.parts();
+        detached
+            .listing
+            .borrow()
+            .get(&(kind as u8, name.to_owned()))
+            .copied()
     }
 
     /// Read a per-group setting from the host's configuration, `None` when

@@ -306,7 +306,7 @@ pub mod template;
 
 pub use ask::{Answers, Questions, Root};
 pub use completion::{Completion, CompletionContext, IntoCompletion, MAX_COMPLETION_VALUES};
-pub use context::{Context, Level};
+pub use context::{Context, Item, Level};
 pub use elicit::Elicitation;
 pub use error::{ErrorKind, ResultExt, ToolError};
 pub use kv::{Keys, Kv, KvError};
@@ -394,6 +394,7 @@ pub use toolhost_sdk_macros::group;
 /// | `title = "..."` | human-readable title |
 /// | `name = "..."` | published name, `[A-Za-z0-9_-]`; defaults to the function name |
 /// | `icon = "..."` | the tool's icon: an `https://` URL or a base64 `data:image/...` URI; may repeat |
+/// | `unlisted` | not listed (nor callable) until the group lists it with [`Context::set_listed`] |
 ///
 /// An operation whose work is long may go on as a task with
 /// [`Context::run_as_task`].
@@ -471,6 +472,7 @@ pub use toolhost_sdk_macros::operation;
 /// | `name = "..."` | short name, `[A-Za-z0-9_-]`; defaults to the function name |
 /// | `title = "..."` | human-readable title |
 /// | `mime_type = "..."` | MIME type of the contents, given to every part that does not set its own |
+/// | `unlisted` | not listed (nor read) until the group lists it with [`Context::set_listed`] |
 ///
 /// The doc comment is the resource's description. One of `uri` and
 /// `template` is required.
@@ -528,7 +530,9 @@ pub use toolhost_sdk_macros::resource;
 /// ```
 ///
 /// Attributes: `name = "..."` (`[A-Za-z0-9_-]`; defaults to the function
-/// name) and `title = "..."`. The doc comment is the prompt's description.
+/// name), `title = "..."`, and `unlisted` (not listed, nor rendered, until
+/// the group lists it with [`Context::set_listed`]). The doc comment is the
+/// prompt's description.
 ///
 /// Parameters: optionally `ctx: &Context`, then optionally one arguments
 /// struct deriving `Deserialize` and `JsonSchema`. Its fields are the
@@ -642,8 +646,8 @@ pub use serde_json;
 /// ```
 pub mod prelude {
     pub use crate::{
-        Completion, CompletionContext, Content, Context, Elicitation, IntoOutput, Level, Message,
-        PromptResult, ResourceLink, ResourcePart, ResultExt, SamplingRequest, ToolError,
+        Completion, CompletionContext, Content, Context, Elicitation, IntoOutput, Item, Level,
+        Message, PromptResult, ResourceLink, ResourcePart, ResultExt, SamplingRequest, ToolError,
         ToolOutput, complete, group, operation, prompt, resource,
     };
     pub use schemars::JsonSchema;

@@ -86,6 +86,14 @@ impl plugin::host::Host for Bare {
     async fn run_as_task(&mut self) -> Result<(), String> {
         Err("no client".into())
     }
+    async fn set_listed(
+        &mut self,
+        _kind: plugin::types::ItemKind,
+        _name: String,
+        _listed: bool,
+    ) -> Result<bool, String> {
+        Err("no catalog".into())
+    }
     async fn elicit_url(
         &mut self,
         _: String,

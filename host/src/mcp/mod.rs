@@ -585,8 +585,7 @@ impl ServerHandler for Handler {
         self.service
             .catalog()
             .snapshot()
-            .tools
-            .get(name)
+            .tool(name)
             .map(|tool| to_mcp_tool(tool))
     }
 

@@ -21,18 +21,23 @@ use tokio::sync::broadcast::error::RecvError;
 
 use super::convert::{severity, to_logging_level};
 use crate::caller::Caller;
-use crate::catalog::Snapshot;
+use crate::catalog::{Snapshot, Version};
 use crate::service::{CallService, Who};
 
-/// Which lists differ between two snapshots.
+/// Which lists differ between two moments.
 struct Changed {
+    /// A new snapshot was swapped in.
+    swapped: bool,
     tools: bool,
     prompts: bool,
     resources: bool,
 }
 
 impl Changed {
-    fn between(before: &Snapshot, after: &Snapshot) -> Self {
+    fn between(
+        (before, was): &(Arc<Snapshot>, Version),
+        (after, is): &(Arc<Snapshot>, Version),
+    ) -> Self {
         fn differ<T>(a: &BTreeMap<String, Arc<T>>, b: &BTreeMap<String, Arc<T>>) -> bool {
             a.len() != b.len()
                 || a.iter()
@@ -40,17 +45,21 @@ impl Changed {
                     .any(|((ka, va), (kb, vb))| ka != kb || !Arc::ptr_eq(va, vb))
         }
         Self {
-            tools: differ(&before.tools, &after.tools),
-            prompts: differ(&before.prompts, &after.prompts),
-            resources: differ(&before.resources, &after.resources)
+            swapped: was.swaps != is.swaps,
+            tools: was.tools != is.tools || differ(&before.tools, &after.tools),
+            prompts: was.prompts != is.prompts || differ(&before.prompts, &after.prompts),
+            resources: was.resources != is.resources
+                || differ(&before.resources, &after.resources)
                 || differ(&before.templates, &after.templates),
         }
     }
 
     /// Tells a client of the changed lists. Tools are announced on every
-    /// change (a reload of the same names may change descriptions).
+    /// swap (a reload of the same names may change descriptions).
     async fn send(&self, peer: &Peer<RoleServer>) -> Result<(), rmcp::ServiceError> {
-        peer.notify_tool_list_changed().await?;
+        if self.swapped || self.tools {
+            peer.notify_tool_list_changed().await?;
+        }
         if self.prompts {
             peer.notify_prompt_list_changed().await?;
         }
@@ -97,9 +106,9 @@ pub fn start_session(
         // Changes are announced once the initial load is done; compare
         // with what was served then.
         catalog.until_ready().await;
-        let mut last = catalog.snapshot();
+        let mut last = (catalog.snapshot(), *changes.borrow_and_update());
         while changes.changed().await.is_ok() {
-            let now = catalog.snapshot();
+            let now = (catalog.snapshot(), *changes.borrow_and_update());
             let what = Changed::between(&last, &now);
             last = now;
             if what.send(&list_peer).await.is_err() {
@@ -191,7 +200,7 @@ pub async fn listen(
         traceparent: None,
     };
     catalog.until_ready().await;
-    let mut last = catalog.snapshot();
+    let mut last = (catalog.snapshot(), *changes.borrow_and_update());
     loop {
         tokio::select! {
             () = subscription.cancelled() => return,
@@ -212,7 +221,7 @@ pub async fn listen(
                 if changed.is_err() {
                     return;
                 }
-                let now = catalog.snapshot();
+                let now = (catalog.snapshot(), *changes.borrow_and_update());
                 let what = Changed::between(&last, &now);
                 last = now;
                 let sink = subscription.sink();

@@ -54,6 +54,7 @@ wasmtime::component::bindgen!({
         "toolhost:plugin/host.ask": async,
         "toolhost:plugin/host.run-as-task": async,
         "toolhost:plugin/host.elicit-url": async,
+        "toolhost:plugin/host.set-listed": async,
         // Every state operation waits for the store (disk, or a server).
         "toolhost:plugin/kv": async,
     },
@@ -64,13 +65,15 @@ wasmtime::component::bindgen!({
 
 pub use self::exports::toolhost::plugin::group::{GroupInfo, Operation};
 pub use self::exports::toolhost::plugin::icons::Icon;
-use self::exports::toolhost::plugin::{completions, group as tools, icons, prompts, resources};
+use self::exports::toolhost::plugin::{
+    completions, group as tools, icons, listing, prompts, resources,
+};
 pub use self::toolhost::plugin::types::{
     Annotations, Answer as ClientAnswer, Completion, CompletionRequest, CompletionTarget, Content,
     ElicitAction, ElicitResponse, ElicitationForm, EmbeddedResource, Error as PluginError,
-    ErrorKind, Level, Media, Message, Output, PromptArgument, PromptInfo, PromptResult, Question,
-    ResourceContents, ResourceInfo, ResourceLink, ResourceTemplate, Role, Root, SamplingRequest,
-    SamplingResponse,
+    ErrorKind, ItemKind, Level, Media, Message, Output, PromptArgument, PromptInfo, PromptResult,
+    Question, ResourceContents, ResourceInfo, ResourceLink, ResourceTemplate, Role, Root,
+    SamplingRequest, SamplingResponse,
 };
 
 /// How often the epoch ticks: the resolution of deadlines and of yielding.
@@ -466,6 +469,7 @@ struct Exports {
     prompts: Option<prompts::GuestIndices>,
     completions: Option<completions::GuestIndices>,
     icons: Option<icons::GuestIndices>,
+    listing: Option<listing::GuestIndices>,
 }
 
 impl Exports {
@@ -476,6 +480,7 @@ impl Exports {
             prompts: prompts::GuestIndices::new(pre).ok(),
             completions: completions::GuestIndices::new(pre).ok(),
             icons: icons::GuestIndices::new(pre).ok(),
+            listing: listing::GuestIndices::new(pre).ok(),
         })
     }
 }
@@ -525,6 +530,11 @@ async fn describe(
             icons.group = guest.call_group(&mut store).await?;
             icons.operations = guest.call_operations(&mut store).await?;
         }
+        let mut unlisted = Vec::new();
+        if let Some(indices) = &exports.listing {
+            let guest = indices.load(&mut store, &instance)?;
+            unlisted = guest.call_unlisted(&mut store).await?;
+        }
         wasmtime::Result::Ok(Description {
             info,
             operations,
@@ -532,6 +542,7 @@ async fn describe(
             templates,
             prompts,
             icons,
+            unlisted,
         })
     };
     match tokio::time::timeout(limits.timeout + DEADLINE_GRACE, work).await {

@@ -70,6 +70,13 @@ pub enum PluginEvent {
     RunAsTask {
         reply: oneshot::Sender<Result<(), String>>,
     },
+    /// `host.set-listed`: the guest waits for `reply`.
+    SetListed {
+        kind: types::ItemKind,
+        name: String,
+        listed: bool,
+        reply: oneshot::Sender<Result<bool, String>>,
+    },
 }
 
 /// Where a call's events go.
@@ -201,6 +208,16 @@ impl CallState {
             ));
         }
         self.requests_sent += 1;
+        self.request(what, event).await
+    }
+
+    /// Sends `event` through the call's event sink and waits for the
+    /// answer to `what` (a noun: "sampling", "listing").
+    async fn request<T>(
+        &mut self,
+        what: &str,
+        event: impl FnOnce(oneshot::Sender<Result<T, String>>) -> PluginEvent,
+    ) -> Result<T, String> {
         let Some(events) = &self.events else {
             return Err(format!(
                 "no MCP client is attached to this call to answer {what}"
@@ -419,16 +436,36 @@ impl host::Host for CallState {
     }
 
     async fn run_as_task(&mut self) -> Result<(), String> {
-        let Some(events) = &self.events else {
-            return Err("no MCP client is attached to this call to take a task".into());
-        };
-        let (reply, answer) = oneshot::channel();
-        events
-            .send(PluginEvent::RunAsTask { reply })
-            .map_err(|_| "the client connection closed before the task began".to_owned())?;
-        answer
+        self.request("taking a task", |reply| PluginEvent::RunAsTask { reply })
             .await
-            .unwrap_or_else(|_| Err("the client connection closed before the task began".into()))
+    }
+
+    async fn set_listed(
+        &mut self,
+        kind: types::ItemKind,
+        name: String,
+        listed: bool,
+    ) -> Result<bool, String> {
+        if name.len() > MAX_UPDATED_URI {
+            return Err(format!(
+                "no item of the group has a name or URI longer than {MAX_UPDATED_URI} bytes"
+            ));
+        }
+        // Each change may make every client list again: it counts as an
+        // event of the call.
+        if !self.count_event() {
+            return Err(format!(
+                "this call already sent {MAX_EVENTS_PER_CALL} messages; \
+                 nothing more is listed or unlisted during it"
+            ));
+        }
+        self.request("listing", |reply| PluginEvent::SetListed {
+            kind,
+            name,
+            listed,
+            reply,
+        })
+        .await
     }
 }
 

@@ -13,7 +13,7 @@ use crate::catalog::Catalog;
 use crate::published::UriMap;
 use crate::source::{
     Answer, ClientAnswer, ElicitAction, ElicitResponse, Fault, Level, PluginEvent, Question, Root,
-    SamplingRequest, SamplingResponse,
+    SamplingRequest, SamplingResponse, Source,
 };
 
 /// The client on the other end of one request, as its door reaches it.
@@ -122,6 +122,7 @@ pub trait Client: Send + Sync {
 /// the work and its events are done.
 pub(super) async fn converse<T, F>(
     catalog: &Catalog,
+    source: &dyn Source,
     uris: &UriMap,
     client: &dyn Client,
     work: impl FnOnce(mpsc::UnboundedSender<PluginEvent>) -> F,
@@ -135,14 +136,20 @@ where
     // which ends the pump after the last event.
     let pump = async {
         while let Some(event) = receiver.recv().await {
-            deliver(catalog, uris, client, event).await;
+            deliver(catalog, source, uris, client, event).await;
         }
     };
     let (outcome, ()) = tokio::join!(work, pump);
     outcome
 }
 
-async fn deliver(catalog: &Catalog, uris: &UriMap, client: &dyn Client, event: PluginEvent) {
+async fn deliver(
+    catalog: &Catalog,
+    source: &dyn Source,
+    uris: &UriMap,
+    client: &dyn Client,
+    event: PluginEvent,
+) {
     match event {
         PluginEvent::Log { level, message } => client.log(level, message).await,
         PluginEvent::Progress {
@@ -178,6 +185,14 @@ async fn deliver(catalog: &Catalog, uris: &UriMap, client: &dyn Client, event: P
             answer(reply, client.elicit_url(message, url)).await;
         }
         PluginEvent::RunAsTask { reply } => answer(reply, client.run_as_task()).await,
+        PluginEvent::SetListed {
+            kind,
+            name,
+            listed,
+            reply,
+        } => {
+            let _ = reply.send(catalog.set_listed(source, kind, &name, listed));
+        }
     }
 }
 

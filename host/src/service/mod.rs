@@ -286,7 +286,7 @@ impl CallService {
     ) -> Result<Page<Tool>, Error> {
         let snapshot = self.ready().await;
         Page::of(&snapshot.tools, cursor, self.catalog.page_size, |t| {
-            self.allowed(t.source.as_ref(), who)
+            t.listed.get() && self.allowed(t.source.as_ref(), who)
         })
     }
 
@@ -298,7 +298,7 @@ impl CallService {
     ) -> Result<Page<Resource>, Error> {
         let snapshot = self.ready().await;
         Page::of(&snapshot.resources, cursor, self.catalog.page_size, |r| {
-            self.allowed(r.source.as_ref(), who)
+            r.listed.get() && self.allowed(r.source.as_ref(), who)
         })
     }
 
@@ -310,7 +310,7 @@ impl CallService {
     ) -> Result<Page<Template>, Error> {
         let snapshot = self.ready().await;
         Page::of(&snapshot.templates, cursor, self.catalog.page_size, |t| {
-            self.allowed(t.source.as_ref(), who)
+            t.listed.get() && self.allowed(t.source.as_ref(), who)
         })
     }
 
@@ -322,7 +322,7 @@ impl CallService {
     ) -> Result<Page<Prompt>, Error> {
         let snapshot = self.ready().await;
         Page::of(&snapshot.prompts, cursor, self.catalog.page_size, |p| {
-            self.allowed(p.source.as_ref(), who)
+            p.listed.get() && self.allowed(p.source.as_ref(), who)
         })
     }
 
@@ -333,8 +333,7 @@ impl CallService {
         let tool = self
             .catalog
             .snapshot()
-            .tools
-            .get(name)
+            .tool(name)
             .cloned()
             .ok_or_else(|| Error::Unknown {
                 what: Kind::Tool,
@@ -411,9 +410,13 @@ impl CallService {
         }
         let arguments = arguments.to_string();
         let source = &tool.source;
-        let answer = events::converse(&self.catalog, &tool.uris, client, |events| {
-            source.call(&tool.operation, &arguments, Some(events), cancel)
-        })
+        let answer = events::converse(
+            &self.catalog,
+            source.as_ref(),
+            &tool.uris,
+            client,
+            |events| source.call(&tool.operation, &arguments, Some(events), cancel),
+        )
         .await;
         let answer = match answer {
             Ok(answer) => answer,
@@ -472,7 +475,7 @@ impl CallService {
         let _in_flight = self.metrics.call_started();
         let started = Instant::now();
         let span = tracing::info_span!("read", group = %source.name());
-        let answer = events::converse(&self.catalog, &uris, client, |events| {
+        let answer = events::converse(&self.catalog, source.as_ref(), &uris, client, |events| {
             source.read(&declared, Some(events), cancel)
         })
         .instrument(span)
@@ -524,7 +527,7 @@ impl CallService {
                 continue;
             }
             let snapshot = snapshot.get_or_insert_with(|| self.catalog.snapshot());
-            if let Some(owner) = snapshot.resource_owner(uri)
+            if let Some(owner) = snapshot.resource_owner_listed_or_not(uri)
                 && owner.source.id() != source.id()
             {
                 return Some(format!(
@@ -568,8 +571,7 @@ impl CallService {
     ) -> Result<PromptOutcome, Error> {
         let snapshot = self.ready().await;
         let prompt = snapshot
-            .prompts
-            .get(name)
+            .prompt(name)
             .cloned()
             .ok_or_else(|| Error::Unknown {
                 what: Kind::Prompt,
@@ -594,9 +596,13 @@ impl CallService {
         let started = Instant::now();
         let span = tracing::info_span!("prompt", prompt = %prompt.name);
         let source = &prompt.source;
-        let answer = events::converse(&self.catalog, &prompt.uris, client, |events| {
-            source.prompt(&prompt.declared.name, &arguments, Some(events), cancel)
-        })
+        let answer = events::converse(
+            &self.catalog,
+            source.as_ref(),
+            &prompt.uris,
+            client,
+            |events| source.prompt(&prompt.declared.name, &arguments, Some(events), cancel),
+        )
         .instrument(span)
         .await;
         self.record("prompt", &prompt.name, &answer, started);
@@ -634,7 +640,7 @@ impl CallService {
         let snapshot = self.ready().await;
         let (source, uris, target, name) = match &reference {
             CompletionRef::Prompt(name) => {
-                let prompt = snapshot.prompts.get(name).ok_or_else(|| Error::Unknown {
+                let prompt = snapshot.prompt(name).ok_or_else(|| Error::Unknown {
                     what: Kind::Prompt,
                     name: name.clone(),
                 })?;
@@ -647,7 +653,7 @@ impl CallService {
                 )
             }
             CompletionRef::Template(uri) => {
-                let template = snapshot.templates.get(uri).ok_or_else(|| Error::Unknown {
+                let template = snapshot.template(uri).ok_or_else(|| Error::Unknown {
                     what: Kind::Template,
                     name: uri.clone(),
                 })?;
@@ -669,7 +675,7 @@ impl CallService {
         let _in_flight = self.metrics.call_started();
         let started = Instant::now();
         let span = tracing::info_span!("complete", subject = %name);
-        let answer = events::converse(&self.catalog, &uris, client, |events| {
+        let answer = events::converse(&self.catalog, source.as_ref(), &uris, client, |events| {
             source.complete(&request, Some(events), cancel)
         })
         .instrument(span)

@@ -162,3 +162,123 @@ fn only_well_formed_trace_contexts_reach_the_span() {
         assert_eq!(super::traceparent(bad), None, "{bad:?}");
     }
 }
+
+/// The conformance fixture served as `toolhost serve` serves it, through
+/// `catalog`.
+async fn serve_conformance(runtime: &Arc<Runtime>, catalog: &Catalog) {
+    let group = runtime
+        .load(toolhost_tests::CONFORMANCE.as_ref())
+        .await
+        .expect("conformance loads");
+    catalog
+        .insert(Arc::new(group))
+        .expect("conformance is served");
+}
+
+#[tokio::test]
+async fn a_group_lists_and_unlists_its_items_and_a_reload_keeps_the_choice() {
+    use crate::source::ItemKind;
+
+    let runtime = Runtime::new(Config::default(), LimitOverrides::default()).unwrap();
+    let catalog = Arc::new(Catalog::new(Naming {
+        separator: "_".into(),
+        strict: true,
+    }));
+    serve_conformance(&runtime, &catalog).await;
+    catalog.mark_ready();
+    let service = CallService::new(catalog.clone(), Metrics::new(), Arc::default());
+    let service = &service;
+    let who = Who::default();
+    let dynamic = "conformance_test_dynamic_tool";
+    let tool_names = || async {
+        let page = service.list_tools(who, None).await.unwrap();
+        page.items
+            .iter()
+            .map(|t| t.name.clone())
+            .collect::<Vec<_>>()
+    };
+    let call = |name: &'static str| async move {
+        let tool = service.find_tool(who, name).await?;
+        Ok::<_, Error>(
+            service
+                .call(
+                    who,
+                    &tool,
+                    Default::default(),
+                    &NoClient,
+                    CancellationToken::new(),
+                )
+                .await,
+        )
+    };
+
+    // Declared `unlisted`: not listed, and as unknown as a tool never
+    // declared.
+    assert!(!tool_names().await.contains(&dynamic.to_owned()));
+    let unknown = call(dynamic)
+        .await
+        .expect_err("an unlisted tool is unknown");
+    assert!(matches!(unknown, Error::Unknown { .. }), "{unknown:?}");
+
+    // The group lists it while it runs; subscribers hear of it.
+    let mut changes = catalog.subscribe();
+    changes.borrow_and_update();
+    let outcome = call("conformance_test_trigger_tool_change").await.unwrap();
+    assert!(
+        matches!(&outcome, CallOutcome::Done { output, .. } if format!("{:?}", output.content).contains("is listed")),
+        "{outcome:?}"
+    );
+    assert!(changes.has_changed().unwrap());
+    assert_eq!(changes.borrow_and_update().tools, 1);
+    assert!(tool_names().await.contains(&dynamic.to_owned()));
+    assert!(matches!(call(dynamic).await, Ok(CallOutcome::Done { .. })));
+
+    // A reload (a new version of the same group) keeps the group's choice.
+    serve_conformance(&runtime, &catalog).await;
+    assert!(tool_names().await.contains(&dynamic.to_owned()));
+
+    // Unlisting takes it away again; unlisting twice changes nothing.
+    call("conformance_test_trigger_tool_change").await.unwrap();
+    assert!(!tool_names().await.contains(&dynamic.to_owned()));
+    let source = catalog.snapshot().sources.values().next().unwrap().clone();
+    let again = catalog.set_listed(
+        source.as_ref(),
+        ItemKind::Operation,
+        "test_dynamic_tool",
+        false,
+    );
+    assert_eq!(again, Ok(false));
+    let undeclared = catalog
+        .set_listed(source.as_ref(), ItemKind::Operation, "nope", true)
+        .unwrap_err();
+    assert!(
+        undeclared.contains("declares no operation `nope`"),
+        "{undeclared}"
+    );
+
+    // An unlisted template serves no URI it matches, and completes nothing.
+    let template = "test://template/{id}/data";
+    let uri = "test://conformance/template/7/data";
+    let read = || service.read_resource(who, uri, &NoClient, CancellationToken::new());
+    assert!(read().await.is_ok());
+    let changed = catalog.set_listed(source.as_ref(), ItemKind::ResourceTemplate, template, false);
+    assert_eq!(changed, Ok(true));
+    assert!(matches!(read().await, Err(Error::Unknown { .. })));
+    let templates = service.list_templates(who, None).await.unwrap();
+    assert!(templates.items.is_empty());
+    catalog
+        .set_listed(source.as_ref(), ItemKind::ResourceTemplate, template, true)
+        .unwrap();
+    assert!(read().await.is_ok());
+
+    // Prompts, through the group's own trigger.
+    let prompt = "conformance_test_dynamic_prompt";
+    let get = || service.get_prompt(who, prompt, Vec::new(), &NoClient, CancellationToken::new());
+    assert!(matches!(get().await, Err(Error::Unknown { .. })));
+    call("conformance_test_trigger_prompt_change")
+        .await
+        .unwrap();
+    assert!(get().await.is_ok());
+    let prompts = service.list_prompts(who, None).await.unwrap();
+    assert!(prompts.items.iter().any(|p| p.name == prompt));
+}

@@ -21,6 +21,8 @@ pub struct OperationArgs {
     annotations: [Option<bool>; 4],
     /// `icon = "..."`, in order.
     icons: Vec<LitStr>,
+    /// `unlisted`: not listed until the group lists it.
+    unlisted: bool,
 }
 
 const ANNOTATIONS: [&str; 4] = ["read_only", "destructive", "idempotent", "open_world"];
@@ -32,6 +34,7 @@ impl OperationArgs {
             title: None,
             annotations: [None; 4],
             icons: Vec::new(),
+            unlisted: false,
         };
         if matches!(attr.meta, syn::Meta::Path(_)) {
             return Ok(args);
@@ -55,11 +58,13 @@ impl OperationArgs {
                 args.title = Some(meta.value()?.parse()?);
             } else if meta.path.is_ident("icon") {
                 args.icons.push(meta.value()?.parse()?);
+            } else if meta.path.is_ident("unlisted") {
+                args.unlisted = true;
             } else {
                 return Err(meta.error(
                     "unknown operation attribute; expected `read_only`, `destructive`, \
                      `idempotent`, `open_world` (each optionally `= true|false`), \
-                     `name = \"...\"`, `title = \"...\"` or `icon = \"...\"`",
+                     `name = \"...\"`, `title = \"...\"`, `icon = \"...\"` or `unlisted`",
                 ));
             }
             Ok(())
@@ -77,6 +82,7 @@ pub struct Operation {
     title: Option<LitStr>,
     annotations: [Option<bool>; 4],
     icons: Vec<LitStr>,
+    unlisted: bool,
     docs: TokenStream,
     function: Ident,
     takes_context: bool,
@@ -100,6 +106,7 @@ impl Operation {
             title: args.title,
             annotations: args.annotations,
             icons: args.icons,
+            unlisted: args.unlisted,
             docs: doc_expr(&function.attrs),
             function: function.sig.ident.clone(),
             takes_context,
@@ -180,6 +187,7 @@ impl Operation {
         let output_schema = self.schema_glue_name();
         let glue = self.glue_name();
         let icons = &self.icons;
+        let unlisted = self.unlisted;
         quote! {
             #krate::__private::OperationDef {
                 name: #name,
@@ -190,6 +198,7 @@ impl Operation {
                 output_schema: #output_schema,
                 call: #glue,
                 icons: &[#(#icons),*],
+                unlisted: #unlisted,
             }
         }
     }

@@ -8,8 +8,8 @@ use syn::{Attribute, Ident, ItemFn, LitStr, Path, Type};
 
 use crate::docs::doc_expr;
 use crate::signature::{
-    Returns, check_plain, context_and_arguments, is_context, option_str, parse_returns,
-    published_name, string_args, typed_inputs,
+    Returns, attr_args, check_plain, context_and_arguments, is_context, option_str, parse_returns,
+    published_name, typed_inputs,
 };
 
 /// A prompt ready to be generated.
@@ -19,6 +19,8 @@ pub struct Prompt {
     /// Where to point when the name is a duplicate.
     pub name_span: Span,
     title: Option<LitStr>,
+    /// `unlisted`: not listed until the group lists it.
+    unlisted: bool,
     docs: TokenStream,
     function: Ident,
     takes_context: bool,
@@ -28,7 +30,7 @@ pub struct Prompt {
 
 impl Prompt {
     pub fn new(attr: &Attribute, function: &ItemFn) -> syn::Result<Self> {
-        let args = string_args(attr, &["name", "title"], "prompt")?;
+        let (args, flags) = attr_args(attr, &["name", "title"], &["unlisted"], "prompt")?;
         check_plain(function, "prompts")?;
         let (name, name_span) = published_name(args.get("name"), function, "prompt")?;
         let returns = parse_returns(
@@ -56,6 +58,7 @@ impl Prompt {
             name,
             name_span,
             title: args.get("title").cloned(),
+            unlisted: flags.contains("unlisted"),
             docs: doc_expr(&function.attrs),
             function: function.sig.ident.clone(),
             takes_context,
@@ -108,10 +111,12 @@ impl Prompt {
             None => quote!(#krate::__private::prompt_arguments),
         };
         let glue = self.glue_name();
+        let unlisted = self.unlisted;
         quote! {
             #krate::__private::PromptDef {
                 name: #name,
                 title: #title,
+                unlisted: #unlisted,
                 description: #docs,
                 arguments: #arguments,
                 get: #glue,

@@ -8,8 +8,8 @@ use syn::{Attribute, Ident, ItemFn, LitStr, Pat, Path, Type};
 
 use crate::docs::doc_expr;
 use crate::signature::{
-    Returns, check_plain, is_context, option_str, parse_returns, published_name, reference_to,
-    string_args, typed_inputs,
+    Returns, attr_args, check_plain, is_context, option_str, parse_returns, published_name,
+    reference_to, typed_inputs,
 };
 
 const KEYS: &[&str] = &["uri", "template", "name", "title", "mime_type"];
@@ -24,6 +24,8 @@ pub struct Resource {
     name_span: Span,
     title: Option<LitStr>,
     mime_type: Option<LitStr>,
+    /// `unlisted`: not listed until the group lists it.
+    unlisted: bool,
     docs: TokenStream,
     function: Ident,
     takes_context: bool,
@@ -44,7 +46,7 @@ enum Variables {
 
 impl Resource {
     pub fn new(attr: &Attribute, function: &ItemFn) -> syn::Result<Self> {
-        let args = string_args(attr, KEYS, "resource")?;
+        let (args, flags) = attr_args(attr, KEYS, &["unlisted"], "resource")?;
         let (address, is_template) = match (args.get("uri"), args.get("template")) {
             (Some(uri), None) => (uri.clone(), false),
             (None, Some(template)) => (template.clone(), true),
@@ -92,6 +94,7 @@ impl Resource {
             name_span,
             title: args.get("title").cloned(),
             mime_type: args.get("mime_type").cloned(),
+            unlisted: flags.contains("unlisted"),
             docs: doc_expr(&function.attrs),
             function: function.sig.ident.clone(),
             takes_context,
@@ -177,12 +180,14 @@ impl Resource {
         let docs = &self.docs;
         let address = &self.address;
         let glue = self.glue_name();
+        let unlisted = self.unlisted;
         if self.is_template {
             quote! {
                 #krate::__private::TemplateDef {
                     uri_template: #address,
                     name: #name,
                     title: #title,
+                    unlisted: #unlisted,
                     description: #docs,
                     mime_type: #mime_type,
                     read: #glue,
@@ -194,6 +199,7 @@ impl Resource {
                     uri: #address,
                     name: #name,
                     title: #title,
+                    unlisted: #unlisted,
                     description: #docs,
                     mime_type: #mime_type,
                     read: #glue,

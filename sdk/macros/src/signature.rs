@@ -1,7 +1,7 @@
 //! What every kind of annotated function shares: attribute values, the
 //! checks on its signature, and how its result is taken apart.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use proc_macro2::{Span, TokenStream};
 use quote::{quote, quote_spanned};
@@ -25,15 +25,35 @@ pub fn string_args(
     allowed: &[&str],
     what: &str,
 ) -> syn::Result<BTreeMap<String, LitStr>> {
+    Ok(attr_args(attr, allowed, &[], what)?.0)
+}
+
+/// The `key = "value"` pairs of an attribute whose keys are all in
+/// `allowed`, and the bare words of it that are in `flags`; `what` names
+/// the attribute in errors.
+pub fn attr_args(
+    attr: &Attribute,
+    allowed: &[&str],
+    flags: &[&str],
+    what: &str,
+) -> syn::Result<(BTreeMap<String, LitStr>, BTreeSet<String>)> {
     let mut values = BTreeMap::new();
+    let mut set = BTreeSet::new();
     if matches!(attr.meta, syn::Meta::Path(_)) {
-        return Ok(values);
+        return Ok((values, set));
     }
     attr.parse_nested_meta(|meta| {
+        if let Some(flag) = flags.iter().find(|flag| meta.path.is_ident(flag)) {
+            if !set.insert((*flag).to_owned()) {
+                return Err(meta.error(format!("`{flag}` is already set")));
+            }
+            return Ok(());
+        }
         let Some(key) = allowed.iter().find(|key| meta.path.is_ident(key)) else {
             let expected: Vec<String> = allowed
                 .iter()
                 .map(|key| format!("`{key} = \"...\"`"))
+                .chain(flags.iter().map(|flag| format!("`{flag}`")))
                 .collect();
             return Err(meta.error(format!(
                 "unknown {what} attribute; expected {}",
@@ -46,7 +66,7 @@ pub fn string_args(
         values.insert((*key).to_owned(), meta.value()?.parse()?);
         Ok(())
     })?;
-    Ok(values)
+    Ok((values, set))
 }
 
 /// `Some("...")` or `None`, as an expression of type `Option<&'static str>`.

@@ -4,6 +4,7 @@
 
 mod completions;
 mod icons;
+mod listing;
 mod prompts;
 mod resources;
 mod tools;
@@ -155,6 +156,7 @@ mod tests {
                 uri: "books",
                 name: "books",
                 title: None,
+                unlisted: false,
                 description: "",
                 mime_type: None,
                 read: text,
@@ -163,6 +165,7 @@ mod tests {
                 uri: "broken://books",
                 name: "books",
                 title: None,
+                unlisted: false,
                 description: "",
                 mime_type: None,
                 read: text,
@@ -172,6 +175,7 @@ mod tests {
             uri_template: "broken://{?query}",
             name: "search",
             title: None,
+            unlisted: false,
             description: "",
             mime_type: None,
             read: templated,
@@ -179,6 +183,7 @@ mod tests {
         prompts: &[PromptDef {
             name: "numbers",
             title: None,
+            unlisted: false,
             description: "",
             arguments: prompt_arguments_of::<Numbers>,
             get: rendered,

@@ -20,6 +20,8 @@ pub struct PromptDef {
     pub name: &'static str,
     /// Human-readable title.
     pub title: Option<&'static str>,
+    /// `unlisted`: not listed until the group lists it.
+    pub unlisted: bool,
     /// The function's doc comment.
     pub description: &'static str,
     /// Produces the arguments' descriptions.

@@ -21,6 +21,8 @@ pub struct ResourceDef {
     pub name: &'static str,
     /// Human-readable title.
     pub title: Option<&'static str>,
+    /// `unlisted`: not listed until the group lists it.
+    pub unlisted: bool,
     /// The function's doc comment.
     pub description: &'static str,
     /// Declared MIME type.
@@ -38,6 +40,8 @@ pub struct TemplateDef {
     pub name: &'static str,
     /// Human-readable title.
     pub title: Option<&'static str>,
+    /// `unlisted`: not listed until the group lists it.
+    pub unlisted: bool,
     /// The function's doc comment.
     pub description: &'static str,
     /// Declared MIME type.

@@ -29,6 +29,8 @@ pub struct OperationDef {
     pub call: fn(&Context, &str) -> Result<ToolOutput, ToolError>,
     /// `icon = "..."` of `#[operation]`: `https://` URLs or `data:` URIs.
     pub icons: &'static [&'static str],
+    /// `unlisted`: not listed until the group lists it.
+    pub unlisted: bool,
 }
 
 /// The input schema of an operation taking `T`.

@@ -14,6 +14,7 @@ mod http_hardening;
 mod http_limits;
 mod identity;
 mod input_required;
+mod listing;
 mod loading;
 mod loading_budget;
 mod outbound;
