@@ -276,6 +276,9 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let catalog = Arc::new(Catalog::from_config(&config.server));
     let rounds = Arc::new(Rounds::new(config.server.request_state_key()?.as_deref())?);
     let tasks = mcp::tasks::Tasks::embedded(&config.tasks);
+    // Upstream servers connect beside the loading of the plugin directory,
+    // and never hold it up; they stop (their processes too) with `serve`.
+    let upstreams = crate::upstream::start(&config, catalog.clone());
     let runtime = Runtime::new(config, overrides)?;
     let metrics = Metrics::with_outbound(runtime.outbound_stats());
     let service = CallService::new(catalog.clone(), metrics.clone(), scopes.clone());
@@ -332,6 +335,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         }
     }
     loader.abort();
+    drop(upstreams);
     Ok(ExitCode::SUCCESS)
 }
 

@@ -34,6 +34,56 @@ pub struct Config {
     /// Calls that go on as tasks after their request is answered.
     #[serde(default)]
     pub tasks: TasksConfig,
+    /// Upstream MCP servers served beside the groups, by name.
+    #[serde(default)]
+    pub upstreams: BTreeMap<String, UpstreamConfig>,
+}
+
+/// `[upstreams.NAME]`: an MCP server toolhost runs (stdio) and serves
+/// through its own doors, under the same policy as a group of that name:
+/// namespace, tool filters, scopes, limits on calls.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct UpstreamConfig {
+    /// The program to run; it speaks MCP on its stdin and stdout.
+    pub command: String,
+    /// Its arguments.
+    #[serde(default)]
+    pub args: Vec<String>,
+    /// Its working directory (default: toolhost's).
+    pub cwd: Option<std::path::PathBuf>,
+    /// Variables of toolhost's own environment passed to it, by name;
+    /// nothing else of the environment reaches it but `PATH`.
+    #[serde(default)]
+    pub env: Vec<String>,
+    /// Variables set for it; values may be `${env:NAME}` or `${file:PATH}`.
+    #[serde(default)]
+    pub set_env: BTreeMap<String, String>,
+    /// Prefix of what it publishes (default: its name; `""`: none).
+    pub namespace: Option<String>,
+    /// Which of its tools are published.
+    #[serde(default)]
+    pub tools: ToolFilter,
+    /// Longest a request to it may take (default: the groups' `timeout`).
+    pub timeout: Option<HumanDuration>,
+    /// Most requests to it at once (default as for a group); more wait
+    /// within their timeout.
+    pub max_concurrent_calls: Option<u32>,
+    /// Requests in a row that time out or lose the session before toolhost
+    /// stops sending it any (the circuit breaker opens).
+    #[serde(default = "default_breaker_failures")]
+    pub breaker_failures: u32,
+    /// How long the breaker stays open before one request probes it.
+    #[serde(default = "default_breaker_open")]
+    pub breaker_open: HumanDuration,
+}
+
+fn default_breaker_failures() -> u32 {
+    5
+}
+
+fn default_breaker_open() -> HumanDuration {
+    HumanDuration(Duration::from_secs(10))
 }
 
 /// `[tasks]`: calls a group lets go on as tasks (`ctx.run_as_task()`),
@@ -829,7 +879,43 @@ impl Config {
             bail!("`namespace` is per group: set it in [groups.NAME], not in [defaults]");
         }
         self.http.check()?;
+        for (name, upstream) in &self.upstreams {
+            crate::naming::check_name(name, true)
+                .map_err(|why| anyhow::anyhow!("upstream name `{name}` {why}"))?;
+            if upstream.command.trim().is_empty() {
+                bail!("[upstreams.{name}] needs a `command`");
+            }
+            if upstream.max_concurrent_calls == Some(0) {
+                bail!("[upstreams.{name}] max_concurrent_calls must be at least 1");
+            }
+        }
         Ok(())
+    }
+
+    /// The effective policy of upstream `name`: what it publishes and how
+    /// it is called. Nothing of a group's sandbox applies to it.
+    pub fn upstream_policy(&self, name: &str, upstream: &UpstreamConfig) -> Policy {
+        let base = self.policy(name, &LimitOverrides::default());
+        Policy {
+            limits: Limits {
+                timeout: upstream.timeout.map_or(base.limits.timeout, |t| t.0),
+                ..base.limits
+            },
+            max_concurrent_calls: upstream
+                .max_concurrent_calls
+                .unwrap_or_else(|| self.server.default_group_calls())
+                .max(1),
+            namespace: upstream.namespace.clone(),
+            tools: upstream.tools.clone(),
+            file: None,
+            digest: None,
+            env: Vec::new(),
+            dirs: Vec::new(),
+            config: BTreeMap::new(),
+            http: Vec::new(),
+            state: None,
+            ..base
+        }
     }
 
     /// The effective policy of group `name`.

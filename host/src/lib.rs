@@ -56,6 +56,7 @@ pub mod service;
 pub mod source;
 pub mod stdio;
 pub mod tasks;
+pub mod upstream;
 pub mod watch;
 
 #[cfg(test)]

@@ -19,6 +19,26 @@ impl Naming {
         Ok(published)
     }
 
+    /// A resource's or template's `name` under `prefix`: a label, never
+    /// used to address anything (the URI is), so any printable text of 1
+    /// to 128 characters.
+    pub fn label(&self, prefix: &str, name: &str) -> Result<String, String> {
+        let published = self.join(prefix, name);
+        if name.is_empty() || published.chars().count() > 128 {
+            return Err(format!(
+                "`{}` must be 1 to 128 characters long",
+                published.escape_debug()
+            ));
+        }
+        if published.chars().any(char::is_control) {
+            return Err(format!(
+                "`{}` holds control characters",
+                published.escape_debug()
+            ));
+        }
+        Ok(published)
+    }
+
     /// Whether names under `a` and under `b` could collide: one prefix,
     /// with its separator, starts the other (`text_` and `text_regex_`).
     /// An empty prefix (no namespace) is the operator's explicit choice and

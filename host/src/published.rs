@@ -200,6 +200,11 @@ pub fn build(
             .publish(prefix, name)
             .map_err(|why| format!("{kind} name {why}"))
     };
+    let label = |kind: &str, name: &str| -> Result<String, String> {
+        naming
+            .label(prefix, name)
+            .map_err(|why| format!("{kind} name {why}"))
+    };
     let mut out = Published::default();
     let mut seen = HashSet::new();
     for declared in &description.resources {
@@ -208,7 +213,7 @@ pub fn build(
         }
         out.resources.push(Resource {
             uri: uris.publish_always(&declared.uri),
-            name: publish_name("resource", &declared.name)?,
+            name: label("resource", &declared.name)?,
             declared: declared.clone(),
             uris: uris.clone(),
             source: source.clone(),
@@ -224,7 +229,7 @@ pub fn build(
         }
         out.templates.push(Template {
             uri_template: uris.publish_always(&declared.uri_template),
-            name: publish_name("resource template", &declared.name)?,
+            name: label("resource template", &declared.name)?,
             declared: declared.clone(),
             uris: uris.clone(),
             source: source.clone(),

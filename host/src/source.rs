@@ -32,6 +32,8 @@ pub use crate::runtime::{
 pub enum SourceId {
     /// A component file in a plugin directory.
     File(PathBuf),
+    /// An upstream MCP server, by its name in `[upstreams]`.
+    Upstream(String),
 }
 
 impl SourceId {
@@ -44,6 +46,7 @@ impl SourceId {
     pub fn path(&self) -> Option<&Path> {
         match self {
             Self::File(path) => Some(path),
+            Self::Upstream(_) => None,
         }
     }
 }
@@ -52,6 +55,7 @@ impl fmt::Display for SourceId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::File(path) => write!(f, "{}", path.display()),
+            Self::Upstream(name) => write!(f, "upstream `{name}`"),
         }
     }
 }

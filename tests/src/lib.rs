@@ -24,6 +24,7 @@ mod process;
 pub mod python;
 pub mod raw_stdio;
 mod server;
+pub mod servers;
 
 use std::time::Duration;
 

@@ -49,6 +49,13 @@ pub enum FaultKind {
     Instantiate(String),
     ShuttingDown,
     Host(String),
+    /// An upstream MCP server failed the request (it is not a plugin, and
+    /// none of a plugin's limits apply): `label` for metrics, and what
+    /// happened, said in full.
+    Upstream {
+        label: &'static str,
+        reason: String,
+    },
     /// The call could not start within its timeout: something it needs was
     /// in use by other calls.
     Busy {
@@ -87,6 +94,7 @@ impl FaultKind {
             FaultKind::ShuttingDown => "shutdown",
             FaultKind::Host(_) => "host",
             FaultKind::Busy { .. } => "busy",
+            FaultKind::Upstream { label, .. } => label,
         }
     }
 
@@ -162,6 +170,7 @@ impl FaultKind {
             }
             FaultKind::ShuttingDown => "the server is shutting down".to_owned(),
             FaultKind::Host(reason) => format!("internal error running plugin `{group}`: {reason}"),
+            FaultKind::Upstream { reason, .. } => format!("upstream `{group}` {reason}"),
             FaultKind::Busy { waited, busy } => {
                 let what = match busy {
                     Busy::GroupCalls(n) => format!(

@@ -31,3 +31,4 @@ mod stdio_fast_path;
 mod surface;
 mod tasks;
 mod untrusted_text;
+mod upstreams;
