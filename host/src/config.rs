@@ -39,14 +39,21 @@ pub struct Config {
     pub upstreams: BTreeMap<String, UpstreamConfig>,
 }
 
-/// `[upstreams.NAME]`: an MCP server toolhost runs (stdio) and serves
-/// through its own doors, under the same policy as a group of that name:
-/// namespace, tool filters, scopes, limits on calls.
+/// `[upstreams.NAME]`: an MCP server toolhost runs (`command`, over
+/// stdio) or reaches (`url`, over streamable HTTP) and serves through its
+/// own doors, under the same policy as a group of that name: namespace,
+/// tool filters, scopes, limits on calls.
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
 pub struct UpstreamConfig {
     /// The program to run; it speaks MCP on its stdin and stdout.
-    pub command: String,
+    pub command: Option<String>,
+    /// Or the server's streamable HTTP endpoint (`https://…/mcp`).
+    pub url: Option<String>,
+    /// Headers sent with every HTTP request to it, for its credentials;
+    /// values may be `${env:NAME}` or `${file:PATH}`.
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
     /// Its arguments.
     #[serde(default)]
     pub args: Vec<String>,
@@ -882,8 +889,25 @@ impl Config {
         for (name, upstream) in &self.upstreams {
             crate::naming::check_name(name, true)
                 .map_err(|why| anyhow::anyhow!("upstream name `{name}` {why}"))?;
-            if upstream.command.trim().is_empty() {
-                bail!("[upstreams.{name}] needs a `command`");
+            match (&upstream.command, &upstream.url) {
+                (Some(command), None) if !command.trim().is_empty() => {}
+                (None, Some(url)) => {
+                    let uri: http::Uri = url
+                        .parse()
+                        .with_context(|| format!("[upstreams.{name}] url `{url}`"))?;
+                    if !matches!(uri.scheme_str(), Some("http" | "https")) || uri.host().is_none() {
+                        bail!(
+                            "[upstreams.{name}] url must be an http:// or https:// URL, not `{url}`"
+                        );
+                    }
+                }
+                _ => bail!(
+                    "[upstreams.{name}] needs either a `command` (a server run over stdio) \
+                     or a `url` (a server reached over streamable HTTP)"
+                ),
+            }
+            if upstream.url.is_none() && !upstream.headers.is_empty() {
+                bail!("[upstreams.{name}] headers are for a server reached by `url`");
             }
             if upstream.max_concurrent_calls == Some(0) {
                 bail!("[upstreams.{name}] max_concurrent_calls must be at least 1");

@@ -23,6 +23,56 @@ impl NodeServer {
     }
 }
 
+/// A server the test started over HTTP, on 127.0.0.1; stopped (by its
+/// PID) when dropped.
+pub struct HttpServer {
+    child: std::process::Child,
+    /// Its MCP endpoint.
+    pub url: String,
+}
+
+impl Drop for HttpServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl NodeServer {
+    /// Starts it over streamable HTTP on a free port of 127.0.0.1 (the
+    /// preloaded `loopback.cjs` keeps it there), once it listens.
+    pub fn start_http(&self) -> HttpServer {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|listener| listener.local_addr())
+            .expect("a free port")
+            .port();
+        let loopback = Path::new(env!("CARGO_MANIFEST_DIR")).join("servers/node/loopback.cjs");
+        let child = Command::new(&self.node)
+            .arg("--require")
+            .arg(loopback)
+            .arg(&self.script)
+            .arg("streamableHttp")
+            .env("PORT", port.to_string())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("start the server over HTTP");
+        let server = HttpServer {
+            child,
+            url: format!("http://127.0.0.1:{port}/mcp"),
+        };
+        let started = std::time::Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                started.elapsed() < crate::LIMIT,
+                "the server did not listen on port {port}"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        server
+    }
+}
+
 /// server-everything, installed if needed. Panics, saying what to install,
 /// without `npm`.
 pub fn everything() -> &'static NodeServer {

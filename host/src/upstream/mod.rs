@@ -39,7 +39,8 @@ use rmcp::model::{
     ProgressNotificationParam, ProgressToken, ReadResourceRequestParams, RequestId, ServerResult,
 };
 use rmcp::service::{NotificationContext, PeerRequestOptions, RunningService};
-use rmcp::transport::TokioChildProcess;
+use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
+use rmcp::transport::{StreamableHttpClientTransport, TokioChildProcess};
 use rmcp::{ClientHandler, Peer, RoleClient, ServiceExt as _};
 use tokio::io::AsyncBufReadExt as _;
 use tokio::sync::{Notify, Semaphore};
@@ -135,14 +136,82 @@ struct Connection {
     instructions: Option<String>,
 }
 
-/// Starts the upstream's process and completes the MCP handshake within
-/// `timeout`.
+/// Starts the upstream's process, or reaches its URL, and completes the
+/// MCP handshake within `timeout`.
 async fn connect(
     name: &Arc<str>,
     config: &UpstreamConfig,
     timeout: Duration,
 ) -> Result<Connection, String> {
-    let mut command = tokio::process::Command::new(&config.command);
+    let link = Arc::new(Link {
+        name: name.clone(),
+        calls: Mutex::default(),
+        changed: Notify::new(),
+    });
+    let handler = Handler(link.clone());
+    let session = match (&config.command, &config.url) {
+        (Some(command), _) => {
+            let transport = spawn(name, command, config)?;
+            tokio::time::timeout(timeout, handler.serve(transport)).await
+        }
+        (None, Some(url)) => {
+            let transport = http_transport(url, config)?;
+            tokio::time::timeout(timeout, handler.serve(transport)).await
+        }
+        (None, None) => return Err("has neither a command nor a url".into()),
+    };
+    let running = session
+        .map_err(|_| {
+            format!(
+                "did not complete the MCP handshake within {} (limit: upstreams.{name}.timeout)",
+                crate::config::format_duration(timeout)
+            )
+        })?
+        .map_err(|e| format!("failed the MCP handshake: {e}"))?;
+    let instructions = running
+        .peer_info()
+        .and_then(|info| info.instructions.clone());
+    Ok(Connection {
+        running,
+        link,
+        instructions,
+    })
+}
+
+/// The transport to a server reached over streamable HTTP: one pooled
+/// client, the configured headers, TLS checked against the web roots.
+fn http_transport(
+    url: &str,
+    config: &UpstreamConfig,
+) -> Result<StreamableHttpClientTransport<reqwest::Client>, String> {
+    let mut headers = HashMap::new();
+    for (header, template) in &config.headers {
+        let value = crate::runtime::outbound::expand(template)
+            .map_err(|e| format!("cannot make header `{header}`: {e:#}"))?;
+        let header = http::HeaderName::try_from(header.as_str())
+            .map_err(|_| format!("`{header}` is not a header name"))?;
+        let mut value = http::HeaderValue::try_from(value)
+            .map_err(|_| format!("the value of header `{header}` is not a valid header value"))?;
+        value.set_sensitive(true);
+        headers.insert(header, value);
+    }
+    let client = reqwest::Client::builder()
+        .tls_backend_preconfigured((*crate::runtime::outbound::tls_config()).clone())
+        .build()
+        .map_err(|e| format!("cannot make its HTTP client: {e}"))?;
+    let transport = StreamableHttpClientTransportConfig::with_uri(url).custom_headers(headers);
+    Ok(StreamableHttpClientTransport::with_client(
+        client, transport,
+    ))
+}
+
+/// Starts the upstream's process, its stderr going to the host's log.
+fn spawn(
+    name: &Arc<str>,
+    program: &str,
+    config: &UpstreamConfig,
+) -> Result<TokioChildProcess, String> {
+    let mut command = tokio::process::Command::new(program);
     command.args(&config.args).env_clear();
     if let Some(path) = std::env::var_os("PATH") {
         command.env("PATH", path);
@@ -163,32 +232,11 @@ async fn connect(
     let (transport, stderr) = TokioChildProcess::builder(command)
         .stderr(Stdio::piped())
         .spawn()
-        .map_err(|e| format!("cannot start `{}`: {e}", config.command))?;
+        .map_err(|e| format!("cannot start `{program}`: {e}"))?;
     if let Some(stderr) = stderr {
         tokio::spawn(log_stderr(name.clone(), stderr));
     }
-    let link = Arc::new(Link {
-        name: name.clone(),
-        calls: Mutex::default(),
-        changed: Notify::new(),
-    });
-    let running = tokio::time::timeout(timeout, Handler(link.clone()).serve(transport))
-        .await
-        .map_err(|_| {
-            format!(
-                "did not complete the MCP handshake within {} (limit: upstreams.{name}.timeout)",
-                crate::config::format_duration(timeout)
-            )
-        })?
-        .map_err(|e| format!("failed the MCP handshake: {e}"))?;
-    let instructions = running
-        .peer_info()
-        .and_then(|info| info.instructions.clone());
-    Ok(Connection {
-        running,
-        link,
-        instructions,
-    })
+    Ok(transport)
 }
 
 /// Logs what an upstream writes on stderr, line by line, escaped and

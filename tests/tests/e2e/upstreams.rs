@@ -152,6 +152,39 @@ async fn server_everything_answers_through_toolhost_as_it_would_directly() {
 }
 
 #[tokio::test]
+async fn server_everything_over_streamable_http_is_served_the_same() {
+    let server = servers::everything().start_http();
+    let config = format!(
+        "[upstreams.web]\nurl = {:?}\nheaders = {{ Authorization = \"Bearer ${{env:TOOLHOST_TEST_TOKEN}}\" }}\n",
+        server.url
+    );
+    let (_dir, live) = serve(&config, &[("TOOLHOST_TEST_TOKEN", "t0ken")]).await;
+    live.wait_for_tools("the HTTP upstream's tools", |tools| {
+        tools.iter().any(|t| t.name == "web_echo")
+    })
+    .await;
+    assert_eq!(
+        live.call("web_echo", json!({ "message": "over http" }))
+            .await,
+        Ok("Echo: over http".to_owned())
+    );
+    let sum = live
+        .call("web_get-sum", json!({ "a": 2, "b": 5 }))
+        .await
+        .unwrap();
+    assert!(sum.contains('7'), "{sum}");
+    let structured = call(
+        &live,
+        "web_get-structured-content",
+        json!({ "location": "Chicago" }),
+    )
+    .await;
+    assert!(structured.structured_content.is_some(), "{structured:?}");
+    live.stop().await;
+    drop(server);
+}
+
+#[tokio::test]
 async fn upstreams_that_cannot_start_or_never_answer_hold_up_nothing() {
     let config = "[upstreams.missing]\ncommand = \"/nonexistent/toolhost-upstream\"\n\
                   [upstreams.silent]\ncommand = \"sleep\"\nargs = [\"600\"]\ntimeout = \"1s\"\n";

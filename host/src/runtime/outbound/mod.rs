@@ -15,6 +15,7 @@ mod address;
 mod grant;
 pub(crate) use grant::expand;
 mod send;
+pub(crate) use send::tls_config;
 
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;

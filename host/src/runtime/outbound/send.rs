@@ -189,8 +189,9 @@ async fn tls(
         .map_err(Error::Tls)
 }
 
-/// The standard web roots (Mozilla's, through `webpki-roots`), built once.
-fn tls_config() -> Arc<rustls::ClientConfig> {
+/// The standard web roots (Mozilla's, through `webpki-roots`), built once;
+/// upstream MCP servers over HTTPS are checked against them too.
+pub(crate) fn tls_config() -> Arc<rustls::ClientConfig> {
     static CONFIG: OnceLock<Arc<rustls::ClientConfig>> = OnceLock::new();
     CONFIG
         .get_or_init(|| {
