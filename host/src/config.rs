@@ -59,13 +59,11 @@ pub struct UpstreamConfig {
     pub args: Vec<String>,
     /// Its working directory (default: toolhost's).
     pub cwd: Option<std::path::PathBuf>,
-    /// Variables of toolhost's own environment passed to it, by name;
-    /// nothing else of the environment reaches it but `PATH`.
+    /// Its environment, as for a group: `KEY` passes toolhost's value,
+    /// `KEY=VALUE` sets one (the value may hold `${env:NAME}` or
+    /// `${file:PATH}`); nothing else reaches it but `PATH`.
     #[serde(default)]
     pub env: Vec<String>,
-    /// Variables set for it; values may be `${env:NAME}` or `${file:PATH}`.
-    #[serde(default)]
-    pub set_env: BTreeMap<String, String>,
     /// Prefix of what it publishes (default: its name; `""`: none).
     pub namespace: Option<String>,
     /// Which of its tools are published.

@@ -52,6 +52,12 @@ struct ToolOutcome {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct UpstreamLabel {
+    /// A name from `[upstreams]` of the config: bounded by the operator.
+    upstream: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct ToolLabel {
     tool: Arc<str>,
 }
@@ -98,6 +104,7 @@ pub struct Metrics {
     groups_loaded: Gauge,
     tools: Gauge,
     groups_failed: Gauge,
+    upstreams_up: Family<UpstreamLabel, Gauge>,
     http: Family<StatusLabel, Counter>,
     tool_names: Names,
     other_names: Names,
@@ -182,6 +189,13 @@ impl Metrics {
             "Plugin files that failed to load (see /readyz for why).",
             groups_failed.clone(),
         );
+        let upstreams_up = Family::default();
+        registry.register(
+            "toolhost_upstream_up",
+            "1 while an upstream MCP server is served and its circuit breaker is closed, else 0 \
+             (see /readyz for why).",
+            upstreams_up.clone(),
+        );
         let http = Family::default();
         registry.register(
             "toolhost_http_requests",
@@ -200,6 +214,7 @@ impl Metrics {
             groups_loaded,
             tools,
             groups_failed,
+            upstreams_up,
             http,
             tool_names: Names::new(MAX_NAMES),
             other_names: Names::new(MAX_NAMES),
@@ -296,6 +311,25 @@ impl Metrics {
         self.groups_loaded.set(count(catalog.sources.len()));
         self.tools.set(count(catalog.tools.len()));
         self.groups_failed.set(count(catalog.failures.len()));
+        let upstream = |id: &crate::source::SourceId| match id {
+            crate::source::SourceId::Upstream(name) => Some(UpstreamLabel {
+                upstream: name.clone(),
+            }),
+            crate::source::SourceId::File(_) => None,
+        };
+        for (id, source) in &catalog.sources {
+            if let Some(label) = upstream(id) {
+                let up = source.status().is_none();
+                self.upstreams_up.get_or_create(&label).set(i64::from(up));
+            }
+        }
+        for id in catalog.failures.keys() {
+            if let Some(label) = upstream(id)
+                && !catalog.sources.contains_key(id)
+            {
+                self.upstreams_up.get_or_create(&label).set(0);
+            }
+        }
         let mut out = String::new();
         // Writing into a String cannot fail.
         let _ = prometheus_client::encoding::text::encode(&mut out, &self.registry);

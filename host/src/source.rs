@@ -150,6 +150,12 @@ pub trait Source: Send + Sync + 'static {
         cancel: CancellationToken,
     ) -> Outcome<'a, Completion>;
 
+    /// What keeps it from serving now, when something does (say an
+    /// upstream whose circuit breaker is open); for `/readyz` and metrics.
+    fn status(&self) -> Option<String> {
+        None
+    }
+
     /// A fault of this source, for work the host does on its behalf (e.g.
     /// checking its output).
     fn fault(&self, kind: FaultKind) -> Fault {

@@ -9,6 +9,7 @@ use http::{StatusCode, header};
 
 use crate::catalog::Catalog;
 use crate::metrics::{self, Metrics};
+use crate::source::SourceId;
 
 #[derive(Clone)]
 pub struct Probes {
@@ -32,17 +33,25 @@ pub async fn readyz(State(probes): State<Probes>) -> Response {
         .sources
         .iter()
         .map(|(id, source)| {
-            serde_json::json!({
+            let mut entry = serde_json::json!({
                 "name": source.name().as_ref(),
                 "version": source.description().info.version,
-                "file": id.to_string(),
-            })
+            });
+            entry[origin(id)] = id_text(id).into();
+            if let Some(status) = source.status() {
+                entry["status"] = status.into();
+            }
+            entry
         })
         .collect();
     let failures: Vec<_> = snapshot
         .failures
         .iter()
-        .map(|(id, reason)| serde_json::json!({ "file": id.to_string(), "reason": reason }))
+        .map(|(id, reason)| {
+            let mut entry = serde_json::json!({ "reason": reason });
+            entry[origin(id)] = id_text(id).into();
+            entry
+        })
         .collect();
     let body = serde_json::json!({
         "ready": ready,
@@ -61,6 +70,22 @@ pub async fn readyz(State(probes): State<Probes>) -> Response {
         format!("{body:#}\n"),
     )
         .into_response()
+}
+
+/// Where a source comes from, as `/readyz` keys it: `file` or `upstream`.
+fn origin(id: &SourceId) -> &'static str {
+    match id {
+        SourceId::File(_) => "file",
+        SourceId::Upstream(_) => "upstream",
+    }
+}
+
+/// The file's path, or the upstream's name.
+fn id_text(id: &SourceId) -> String {
+    match id {
+        SourceId::File(path) => path.display().to_string(),
+        SourceId::Upstream(name) => name.clone(),
+    }
 }
 
 /// The metrics in the OpenMetrics text format, which Prometheus scrapes

@@ -101,8 +101,8 @@ pub fn start(config: &Config, catalog: Arc<Catalog>) -> Upstreams {
 /// as the task lives.
 async fn keep_serving(name: String, config: UpstreamConfig, policy: Policy, catalog: Arc<Catalog>) {
     let id = SourceId::Upstream(name.clone());
-    let breaker = Arc::new(Breaker::new(&config));
     let name: Arc<str> = name.into();
+    let breaker = Arc::new(Breaker::new(name.clone(), &config));
     let mut retry = FIRST_RETRY;
     loop {
         let started = Instant::now();
@@ -216,15 +216,19 @@ fn spawn(
     if let Some(path) = std::env::var_os("PATH") {
         command.env("PATH", path);
     }
-    for var in &config.env {
-        if let Some(value) = std::env::var_os(var) {
-            command.env(var, value);
+    for entry in &config.env {
+        match entry.split_once('=') {
+            Some((var, template)) => {
+                let value = crate::runtime::outbound::expand(template)
+                    .map_err(|e| format!("cannot set {var} for it: {e:#}"))?;
+                command.env(var, value);
+            }
+            None => {
+                if let Some(value) = std::env::var_os(entry) {
+                    command.env(entry, value);
+                }
+            }
         }
-    }
-    for (var, template) in &config.set_env {
-        let value = crate::runtime::outbound::expand(template)
-            .map_err(|e| format!("cannot set {var} for it: {e:#}"))?;
-        command.env(var, value);
     }
     if let Some(cwd) = &config.cwd {
         command.current_dir(cwd);
@@ -645,6 +649,12 @@ impl Source for Upstream {
         &self.policy
     }
 
+    fn status(&self) -> Option<String> {
+        self.breaker.open_since().map(|failures| {
+            format!("circuit breaker open after {failures} failed requests in a row")
+        })
+    }
+
     fn call<'a>(
         &'a self,
         operation: &'a str,
@@ -763,6 +773,7 @@ impl Source for Upstream {
 /// sends the upstream nothing for `breaker_open`, then lets one request
 /// through as a probe; the probe's success closes it again.
 struct Breaker {
+    name: Arc<str>,
     failures_to_open: u32,
     open_for: Duration,
     state: Mutex<BreakerState>,
@@ -786,8 +797,9 @@ struct Pass<'a> {
 }
 
 impl Breaker {
-    fn new(config: &UpstreamConfig) -> Self {
+    fn new(name: Arc<str>, config: &UpstreamConfig) -> Self {
         Self {
+            name,
             failures_to_open: config.breaker_failures.max(1),
             open_for: config.breaker_open.0,
             state: Mutex::default(),
@@ -796,6 +808,12 @@ impl Breaker {
 
     fn state(&self) -> std::sync::MutexGuard<'_, BreakerState> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The failures in a row that opened it, while it is open.
+    fn open_since(&self) -> Option<u32> {
+        let state = self.state();
+        state.open_until.map(|_| state.failures)
     }
 
     /// A request may go, or why not.
@@ -840,11 +858,23 @@ impl Pass<'_> {
             state.probing = false;
         }
         if answered {
+            if state.open_until.is_some() {
+                tracing::info!(upstream = %breaker.name, "upstream `{}` answered a probe: its circuit breaker is closed", breaker.name);
+            }
             *state = BreakerState::default();
             return;
         }
         state.failures = state.failures.saturating_add(1);
         if state.failures >= breaker.failures_to_open {
+            if state.open_until.is_none() || self.probe {
+                tracing::warn!(
+                    upstream = %breaker.name,
+                    "upstream `{}` failed {} requests in a row: its circuit breaker is open for {}",
+                    breaker.name,
+                    state.failures,
+                    crate::config::format_duration(breaker.open_for)
+                );
+            }
             state.open_until = Some(Instant::now() + breaker.open_for);
         }
     }
@@ -866,6 +896,7 @@ mod tests {
 
     fn breaker(failures: u32, open_for: Duration) -> Breaker {
         Breaker {
+            name: "test".into(),
             failures_to_open: failures,
             open_for,
             state: Mutex::default(),

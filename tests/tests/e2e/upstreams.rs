@@ -57,7 +57,9 @@ async fn server_everything_answers_through_toolhost_as_it_would_directly() {
         ("TOOLHOST_TEST_SHARED", "shared-value"),
         ("TOOLHOST_TEST_SECRET", "secret-value"),
     ];
-    let (_dir, live) = everything("env = [\"TOOLHOST_TEST_SHARED\"]", &env).await;
+    let extra =
+        "env = [\"TOOLHOST_TEST_SHARED\", \"TOOLHOST_TEST_SET=${env:TOOLHOST_TEST_SHARED}-set\"]";
+    let (_dir, live) = everything(extra, &env).await;
     let tools = live.tools().await;
     assert!(
         tools.iter().any(|t| t.name == "math_add"),
@@ -115,6 +117,7 @@ async fn server_everything_answers_through_toolhost_as_it_would_directly() {
     // Only what the config passes reaches the upstream's environment.
     let env = live.call("everything_get-env", json!({})).await.unwrap();
     assert!(env.contains("shared-value"), "{env}");
+    assert!(env.contains("shared-value-set"), "{env}");
     assert!(!env.contains("secret-value"), "{env}");
 
     // Resources, namespaced both ways, and prompts.
@@ -295,4 +298,49 @@ async fn an_upstream_killed_during_a_call_fails_it_and_is_started_again() {
     let echo = tokio::time::timeout(LIMIT, echo).await.expect("echo again");
     assert_eq!(echo, "Echo: again");
     live.stop().await;
+}
+
+#[tokio::test]
+async fn readyz_and_metrics_show_each_upstream() {
+    use toolhost_tests::http::{HttpServer, http_client};
+
+    let dir = PluginDir::with(&[MATH]);
+    let config = servers::everything().upstream("everything", "")
+        + "[upstreams.missing]\ncommand = \"/nonexistent/toolhost-upstream\"\n";
+    dir.set_config(&config);
+    let server = HttpServer::start(&dir, &[]).await;
+    let ready = async {
+        loop {
+            let ready = server.wait_ready().await;
+            let groups = ready["groups"].as_array().cloned().unwrap_or_default();
+            if groups.iter().any(|g| g["upstream"] == "everything") {
+                return ready;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    };
+    let ready = tokio::time::timeout(LIMIT, ready).await.expect("served");
+    let failed = ready["failed"].as_array().unwrap();
+    let missing = failed
+        .iter()
+        .find(|f| f["upstream"] == "missing")
+        .unwrap_or_else(|| panic!("{ready:#}"));
+    assert!(
+        missing["reason"].as_str().unwrap().contains("cannot start"),
+        "{ready:#}"
+    );
+    let metrics = bounded("metrics", http_client().get(server.url("/metrics")).send())
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("toolhost_upstream_up{upstream=\"everything\"} 1"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("toolhost_upstream_up{upstream=\"missing\"} 0"),
+        "{metrics}"
+    );
 }
