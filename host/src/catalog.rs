@@ -744,19 +744,58 @@ fn build_tools(
     check_name(name, naming.strict).map_err(|why| format!("group name `{name}` {why}"))?;
     let filter =
         ToolSelection::new(&source.policy().tools).map_err(|e| format!("tools filter: {e}"))?;
-    let icons = crate::icons::check(
-        &source.description().icons,
-        &source.description().operations,
-    )?;
+    static NO_ICONS: crate::source::Icons = crate::source::Icons {
+        group: Vec::new(),
+        operations: Vec::new(),
+    };
+    let operations = &source.description().operations;
+    let icons = match crate::icons::check(&source.description().icons, operations) {
+        Ok(icons) => icons,
+        Err(why) if source.lenient() => {
+            left_out(source.as_ref(), "its icons", &why);
+            crate::icons::check(&NO_ICONS, operations)?
+        }
+        Err(why) => return Err(why),
+    };
     let mut seen = HashSet::new();
     let mut tools = Vec::new();
-    for operation in &source.description().operations {
-        if !seen.insert(operation.name.as_str()) {
-            return Err(format!("operation `{}` is declared twice", operation.name));
-        }
+    for operation in operations {
         if !filter.allows(&operation.name) {
             continue;
         }
+        let tool = if seen.insert(operation.name.as_str()) {
+            build_tool(source, operation, naming, budget, prefix, uris, &icons)
+        } else {
+            Err(format!("operation `{}` is declared twice", operation.name))
+        };
+        match tool {
+            Ok(tool) => tools.push(tool),
+            Err(why) if source.lenient() => {
+                let what = format!("tool `{}`", operation.name.escape_debug());
+                left_out(source.as_ref(), &what, &why);
+            }
+            Err(why) => return Err(why),
+        }
+    }
+    Ok(tools)
+}
+
+/// Logs what a lenient source publishes without (see [`Source::lenient`]).
+pub(crate) fn left_out(source: &dyn Source, what: &str, why: &str) {
+    tracing::warn!(source = %source.id(), "{what} of {} is left out: {why}", source.id());
+}
+
+/// One tool of a source, its name and schemas checked.
+fn build_tool(
+    source: &Arc<dyn Source>,
+    operation: &crate::source::Operation,
+    naming: &Naming,
+    budget: &SchemaBudget,
+    prefix: &str,
+    uris: &Arc<UriMap>,
+    icons: &crate::icons::Published<'_>,
+) -> Result<Tool, String> {
+    {
         let published = naming
             .publish(prefix, &operation.name)
             .map_err(|why| format!("tool name {why} (operation `{}`)", operation.name))?;
@@ -772,7 +811,7 @@ fn build_tools(
         };
         let header_params = header_params(input.as_object())
             .map_err(|e| format!("{}: {e}", context("input schema")))?;
-        tools.push(Tool {
+        Ok(Tool {
             header_params,
             icons: icons.of(&operation.name),
             listed: Listed::new(true),
@@ -787,9 +826,8 @@ fn build_tools(
             uris: uris.clone(),
             input: Arc::new(input),
             output,
-        });
+        })
     }
-    Ok(tools)
 }
 
 /// The properties of `schema` that name a header with `x-mcp-header`, as

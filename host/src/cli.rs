@@ -173,8 +173,11 @@ fn is_json(path: &Path) -> bool {
 
 #[derive(Debug, clap::Args)]
 struct InspectArgs {
-    /// The component to inspect.
-    file: PathBuf,
+    /// What to inspect: a component file (`math.wasm`), an MCP server's
+    /// streamable HTTP URL (`https://…/mcp`), or the command that runs one
+    /// over stdio with its arguments (`npx -y @modelcontextprotocol/server-everything`).
+    #[arg(required = true, num_args = 1.., trailing_var_arg = true, allow_hyphen_values = true)]
+    target: Vec<String>,
     /// Print JSON instead of text.
     #[arg(long)]
     json: bool,
@@ -364,19 +367,44 @@ async fn serve_stdio(handler: mcp::Handler) -> anyhow::Result<()> {
 async fn inspect(args: InspectArgs) -> anyhow::Result<ExitCode> {
     let (config, overrides) = args.common.load()?;
     let catalog = Catalog::from_config(&config.server);
-    let runtime = Runtime::new(config, overrides)?;
-    let group = match runtime.load(&args.file).await {
-        Ok(group) => group,
-        Err(e) => {
-            eprintln!("error: cannot load {}: {}", e.source, e.reason);
-            return Ok(ExitCode::FAILURE);
+    let target = args.target.join(" ");
+    let component = match args.target.as_slice() {
+        [one] if one.ends_with(".wasm") || Path::new(one).is_file() => Some(PathBuf::from(one)),
+        _ => None,
+    };
+    // An upstream's session lives until the lists are printed.
+    let mut _session = None;
+    let source: Arc<dyn crate::source::Source> = match component {
+        Some(file) => {
+            let runtime = Runtime::new(config, overrides)?;
+            match runtime.load(&file).await {
+                Ok(group) => Arc::new(group),
+                Err(e) => {
+                    eprintln!("error: cannot load {}: {}", e.source, e.reason);
+                    return Ok(ExitCode::FAILURE);
+                }
+            }
+        }
+        None => {
+            let upstream = crate::upstream::inspected(&args.target);
+            let policy = config.upstream_policy("upstream", &upstream);
+            match crate::upstream::connect_once("upstream", &upstream, policy).await {
+                Ok((source, session)) => {
+                    _session = Some(session);
+                    source
+                }
+                Err(reason) => {
+                    eprintln!("error: cannot inspect {target}: {reason}");
+                    return Ok(ExitCode::FAILURE);
+                }
+            }
         }
     };
-    if let Err(e) = catalog.insert(Arc::new(group)) {
+    if let Err(e) = catalog.insert(source) {
         eprintln!("error: cannot serve {}: {}", e.source, e.reason);
         return Ok(ExitCode::FAILURE);
     }
-    match print_inspection(&catalog, &args.file, args.json) {
+    match print_inspection(&catalog, &target, args.json) {
         Err(e)
             if e.downcast_ref::<std::io::Error>()
                 .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe) => {}
@@ -385,7 +413,7 @@ async fn inspect(args: InspectArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn print_inspection(catalog: &Catalog, file: &Path, json: bool) -> anyhow::Result<()> {
+fn print_inspection(catalog: &Catalog, file: &str, json: bool) -> anyhow::Result<()> {
     use std::io::Write as _;
     let mut out = std::io::stdout().lock();
     let snapshot = catalog.snapshot();
@@ -412,13 +440,7 @@ fn print_inspection(catalog: &Catalog, file: &Path, json: bool) -> anyhow::Resul
         writeln!(out, "{}", serde_json::to_string_pretty(&value)?)?;
         return Ok(());
     }
-    writeln!(
-        out,
-        "group {} {} ({})",
-        info.name,
-        info.version,
-        file.display()
-    )?;
+    writeln!(out, "group {} {} ({file})", info.name, info.version)?;
     writeln!(out, "  {}", info.description.trim().replace('\n', "\n  "))?;
     if let Some(instructions) = &info.instructions {
         writeln!(out, "  instructions: {}", instructions.trim())?;

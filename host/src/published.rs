@@ -187,7 +187,8 @@ fn split(uri: &str) -> (&str, &str) {
     uri.split_at(at)
 }
 
-/// Builds what `source` publishes besides tools, checking every name.
+/// Builds what `source` publishes besides tools, checking every name. A
+/// lenient source's item that fails a check is left out, logged.
 pub fn build(
     source: &Arc<dyn Source>,
     naming: &Naming,
@@ -195,25 +196,35 @@ pub fn build(
     uris: &Arc<UriMap>,
 ) -> Result<Published, String> {
     let description = source.description();
-    let publish_name = |kind: &str, name: &str| -> Result<String, String> {
-        naming
-            .publish(prefix, name)
-            .map_err(|why| format!("{kind} name {why}"))
+    let keep = |what: String, checked: Result<String, String>| match checked {
+        Ok(name) => Ok(Some(name)),
+        Err(why) if source.lenient() => {
+            crate::catalog::left_out(source.as_ref(), &what, &why);
+            Ok(None)
+        }
+        Err(why) => Err(why),
     };
-    let label = |kind: &str, name: &str| -> Result<String, String> {
-        naming
-            .label(prefix, name)
-            .map_err(|why| format!("{kind} name {why}"))
+    let once = |seen: &mut HashSet<String>, key: &str, kind: &str| {
+        if seen.insert(key.to_owned()) {
+            Ok(())
+        } else {
+            Err(format!("{kind} `{key}` is declared twice"))
+        }
     };
     let mut out = Published::default();
     let mut seen = HashSet::new();
     for declared in &description.resources {
-        if !seen.insert(declared.uri.as_str()) {
-            return Err(format!("resource `{}` is declared twice", declared.uri));
-        }
+        let name = once(&mut seen, &declared.uri, "resource").and_then(|()| {
+            naming
+                .label(prefix, &declared.name)
+                .map_err(|why| format!("resource name {why}"))
+        });
+        let Some(name) = keep(format!("resource `{}`", declared.uri.escape_debug()), name)? else {
+            continue;
+        };
         out.resources.push(Resource {
             uri: uris.publish_always(&declared.uri),
-            name: label("resource", &declared.name)?,
+            name,
             declared: declared.clone(),
             uris: uris.clone(),
             source: source.clone(),
@@ -221,15 +232,19 @@ pub fn build(
         });
     }
     for declared in &description.templates {
-        if !seen.insert(declared.uri_template.as_str()) {
-            return Err(format!(
-                "resource template `{}` is declared twice",
-                declared.uri_template
-            ));
-        }
+        let what = "resource template";
+        let name = once(&mut seen, &declared.uri_template, what).and_then(|()| {
+            naming
+                .label(prefix, &declared.name)
+                .map_err(|why| format!("{what} name {why}"))
+        });
+        let what = format!("{what} `{}`", declared.uri_template.escape_debug());
+        let Some(name) = keep(what, name)? else {
+            continue;
+        };
         out.templates.push(Template {
             uri_template: uris.publish_always(&declared.uri_template),
-            name: label("resource template", &declared.name)?,
+            name,
             declared: declared.clone(),
             uris: uris.clone(),
             source: source.clone(),
@@ -238,11 +253,16 @@ pub fn build(
     }
     let mut seen = HashSet::new();
     for declared in &description.prompts {
-        if !seen.insert(declared.name.as_str()) {
-            return Err(format!("prompt `{}` is declared twice", declared.name));
-        }
+        let name = once(&mut seen, &declared.name, "prompt").and_then(|()| {
+            naming
+                .publish(prefix, &declared.name)
+                .map_err(|why| format!("prompt name {why}"))
+        });
+        let Some(name) = keep(format!("prompt `{}`", declared.name.escape_debug()), name)? else {
+            continue;
+        };
         out.prompts.push(Prompt {
-            name: publish_name("prompt", &declared.name)?,
+            name,
             declared: declared.clone(),
             uris: uris.clone(),
             source: source.clone(),

@@ -150,6 +150,14 @@ pub trait Source: Send + Sync + 'static {
         cancel: CancellationToken,
     ) -> Outcome<'a, Completion>;
 
+    /// Whether an item it declares that cannot be published (a schema over
+    /// the budget, a bad name) is left out, logged, rather than refusing
+    /// the whole source. A plugin's author fixes the plugin; an upstream
+    /// server is someone else's, and its other tools still serve.
+    fn lenient(&self) -> bool {
+        false
+    }
+
     /// What keeps it from serving now, when something does (say an
     /// upstream whose circuit breaker is open); for `/readyz` and metrics.
     fn status(&self) -> Option<String> {

@@ -211,3 +211,91 @@ pub fn completion(result: CompleteResult) -> Completion {
         has_more: result.completion.has_more.unwrap_or(false),
     }
 }
+
+/// An upstream's sampling request, as a question for the client that made
+/// the call: each content block of a message becomes a message of its own.
+pub fn sampling_request(
+    params: &rmcp::model::CreateMessageRequestParams,
+) -> Result<crate::source::SamplingRequest, String> {
+    let mut messages = Vec::new();
+    for message in &params.messages {
+        let role = role(message.role.clone());
+        for block in message.content.clone().into_vec() {
+            let block = serde_json::to_value(&block).map_err(|e| e.to_string())?;
+            let block: ContentBlock = serde_json::from_value(block)
+                .map_err(|_| "sampling messages may only hold text, images or audio".to_owned())?;
+            let content = content(block)?;
+            if !matches!(
+                content,
+                Content::Text(_) | Content::Image(_) | Content::Audio(_)
+            ) {
+                return Err("sampling messages may only hold text, images or audio".into());
+            }
+            messages.push(Message { role, content });
+        }
+    }
+    Ok(crate::source::SamplingRequest {
+        messages,
+        system_prompt: params.system_prompt.clone(),
+        max_tokens: params.max_tokens,
+        temperature: params.temperature.map(f64::from),
+        stop_sequences: params.stop_sequences.clone().unwrap_or_default(),
+        model_hints: params
+            .model_preferences
+            .iter()
+            .flat_map(|preferences| preferences.hints.iter().flatten())
+            .filter_map(|hint| hint.name.clone())
+            .collect(),
+    })
+}
+
+/// The calling client's answer to a sampling request, for the upstream.
+pub fn sampling_result(
+    response: crate::source::SamplingResponse,
+) -> Result<rmcp::model::CreateMessageResult, String> {
+    let content = crate::mcp::convert::to_content_block(response.content, &Default::default());
+    let result = serde_json::json!({
+        "role": crate::mcp::convert::to_role(response.role),
+        "content": content,
+        "model": response.model,
+        "stopReason": response.stop_reason,
+    });
+    serde_json::from_value(result).map_err(|e| format!("the answer is not valid MCP: {e}"))
+}
+
+/// What an upstream's elicitation asks the calling client.
+pub enum Elicitation {
+    /// A form: the message and the requested schema (JSON text).
+    Form(String, String),
+    /// A page to send the user to: the message and the URL.
+    Url(String, String),
+}
+
+pub fn elicitation(params: &rmcp::model::ElicitRequestParams) -> Result<Elicitation, String> {
+    let value = serde_json::to_value(params).map_err(|e| e.to_string())?;
+    let text = |key: &str| value[key].as_str().unwrap_or_default().to_owned();
+    match value["mode"].as_str() {
+        Some("url") => Ok(Elicitation::Url(text("message"), text("url"))),
+        _ => Ok(Elicitation::Form(
+            text("message"),
+            value["requestedSchema"].to_string(),
+        )),
+    }
+}
+
+/// The user's answer, for the upstream.
+pub fn elicit_result(
+    action: crate::source::ElicitAction,
+    content: Option<String>,
+) -> Result<rmcp::model::ElicitResult, String> {
+    let action = match action {
+        crate::source::ElicitAction::Accept => "accept",
+        crate::source::ElicitAction::Decline => "decline",
+        crate::source::ElicitAction::Cancel => "cancel",
+    };
+    let mut result = serde_json::json!({ "action": action });
+    if let Some(content) = content {
+        result["content"] = serde_json::from_str(&content).map_err(|e| e.to_string())?;
+    }
+    serde_json::from_value(result).map_err(|e| format!("the answer is not valid MCP: {e}"))
+}

@@ -41,9 +41,9 @@ use rmcp::model::{
 use rmcp::service::{NotificationContext, PeerRequestOptions, RunningService};
 use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
 use rmcp::transport::{StreamableHttpClientTransport, TokioChildProcess};
-use rmcp::{ClientHandler, Peer, RoleClient, ServiceExt as _};
+use rmcp::{ClientHandler, ErrorData as McpError, Peer, RoleClient, ServiceExt as _};
 use tokio::io::AsyncBufReadExt as _;
-use tokio::sync::{Notify, Semaphore};
+use tokio::sync::{Notify, Semaphore, oneshot};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
@@ -65,6 +65,9 @@ const STABLE: Duration = Duration::from_secs(60);
 const RELIST_INTERVAL: Duration = Duration::from_secs(1);
 /// Most progress notifications forwarded for one request.
 const MAX_EVENTS_PER_CALL: u32 = 1000;
+/// Most sampling and elicitation requests forwarded for one request, as
+/// for a group's call.
+const MAX_QUESTIONS_PER_CALL: u32 = 16;
 /// Longest stderr line of an upstream logged, in bytes.
 const MAX_STDERR_LINE: usize = 4096;
 
@@ -95,6 +98,65 @@ pub fn start(config: &Config, catalog: Arc<Catalog>) -> Upstreams {
         })
         .collect();
     Upstreams { tasks }
+}
+
+/// The upstream `toolhost inspect TARGET...` names: a URL, or a command
+/// and its arguments.
+pub fn inspected(target: &[String]) -> UpstreamConfig {
+    let url = match target {
+        [one] if one.starts_with("http://") || one.starts_with("https://") => Some(one.clone()),
+        _ => None,
+    };
+    UpstreamConfig {
+        command: url.is_none().then(|| target[0].clone()),
+        args: if url.is_none() {
+            target[1..].to_vec()
+        } else {
+            Vec::new()
+        },
+        url,
+        cwd: None,
+        env: vec!["HOME".into()],
+        headers: Default::default(),
+        namespace: Some(String::new()),
+        tools: Default::default(),
+        timeout: None,
+        max_concurrent_calls: None,
+        breaker_failures: 1,
+        breaker_open: crate::config::HumanDuration(Duration::ZERO),
+    }
+}
+
+/// A session with an upstream, for as long as it is held.
+pub struct Session(
+    #[allow(dead_code, reason = "held, not read")] RunningService<RoleClient, Handler>,
+);
+
+/// Connects to the upstream `config` says once and lists it (for
+/// `toolhost inspect`): what it offers as a source, and the session.
+pub async fn connect_once(
+    name: &str,
+    config: &UpstreamConfig,
+    policy: Policy,
+) -> Result<(Arc<dyn Source>, Session), String> {
+    let name: Arc<str> = name.into();
+    let connection = connect(&name, config, policy.limits.timeout).await?;
+    let peer = connection.running.peer().clone();
+    let mut description = tokio::time::timeout(policy.limits.timeout, describe(&peer, &name))
+        .await
+        .map_err(|_| "did not list what it offers in time".to_owned())??;
+    description.info.instructions = connection.instructions;
+    let source = Upstream {
+        id: SourceId::Upstream(name.to_string()),
+        name: name.clone(),
+        description,
+        slots: Arc::new(Semaphore::new(policy.max_concurrent_calls as usize)),
+        policy,
+        peer,
+        link: connection.link,
+        breaker: Arc::new(Breaker::new(name, config)),
+    };
+    Ok((Arc::new(source), Session(connection.running)))
 }
 
 /// Connects to upstream `name` and serves it, again and again, for as long
@@ -409,10 +471,11 @@ struct Link {
     changed: Notify,
 }
 
-/// Where a request's progress goes, and how much of it went.
+/// Where a request's progress and questions go, and how many went.
 struct Listener {
     events: EventSink,
     sent: AtomicU32,
+    asked: AtomicU32,
 }
 
 /// The session's handler: what the upstream sends reaches the [`Link`].
@@ -427,11 +490,110 @@ impl std::ops::Deref for Handler {
     }
 }
 
+impl Link {
+    /// The one request in flight that the upstream's own request (sampling,
+    /// elicitation) must be for, counted against its budget. A session
+    /// over stdio does not say which request such a question belongs to,
+    /// so it is forwarded only while exactly one is in flight.
+    fn asker(&self, what: &str) -> Result<EventSink, McpError> {
+        let calls = self.calls.lock().unwrap_or_else(|e| e.into_inner());
+        let mut listeners = calls.values();
+        let (Some(listener), None) = (listeners.next(), listeners.next()) else {
+            return Err(McpError::invalid_request(
+                format!(
+                    "toolhost forwards {what} only while exactly one request to this server \
+                     is in flight ({} are), so that it reaches the right client",
+                    calls.len()
+                ),
+                None,
+            ));
+        };
+        if listener.asked.fetch_add(1, Ordering::Relaxed) >= MAX_QUESTIONS_PER_CALL {
+            return Err(McpError::invalid_request(
+                format!("this request already asked its client {MAX_QUESTIONS_PER_CALL} times"),
+                None,
+            ));
+        }
+        Ok(listener.events.clone())
+    }
+
+    /// Asks the client of the request in flight through its events.
+    async fn ask<T>(
+        &self,
+        what: &str,
+        event: impl FnOnce(oneshot::Sender<Result<T, String>>) -> PluginEvent,
+    ) -> Result<T, McpError> {
+        let events = self.asker(what)?;
+        let (reply, answer) = oneshot::channel();
+        let gone = || McpError::invalid_request(format!("the call ended before {what}"), None);
+        events.send(event(reply)).map_err(|_| gone())?;
+        answer
+            .await
+            .map_err(|_| gone())?
+            .map_err(|why| McpError::invalid_request(why, None))
+    }
+}
+
 impl ClientHandler for Handler {
     fn get_info(&self) -> rmcp::model::ClientConfig {
         let mut info = rmcp::model::ClientConfig::default();
         info.client_info = rmcp::model::Implementation::new("toolhost", env!("CARGO_PKG_VERSION"));
+        // Offered on behalf of the calling client, which may refuse.
+        info.capabilities.sampling = Some(Default::default());
+        info.capabilities.elicitation = Some(
+            rmcp::model::ElicitationCapability::new()
+                .with_form(Default::default())
+                .with_url(Default::default()),
+        );
         info
+    }
+
+    async fn create_message(
+        &self,
+        params: rmcp::model::CreateMessageRequestParams,
+        _context: rmcp::service::RequestContext<RoleClient>,
+    ) -> Result<rmcp::model::CreateMessageResult, McpError> {
+        let request = convert::sampling_request(&params)
+            .map_err(|why| McpError::invalid_params(why, None))?;
+        let response = self
+            .ask("a sampling request", |reply| PluginEvent::Sample {
+                request,
+                reply,
+            })
+            .await?;
+        convert::sampling_result(response).map_err(|why| McpError::internal_error(why, None))
+    }
+
+    async fn create_elicitation(
+        &self,
+        params: rmcp::model::ElicitRequestParams,
+        _context: rmcp::service::RequestContext<RoleClient>,
+    ) -> Result<rmcp::model::ElicitResult, McpError> {
+        let elicitation =
+            convert::elicitation(&params).map_err(|why| McpError::invalid_params(why, None))?;
+        let (action, content) = match elicitation {
+            convert::Elicitation::Form(message, requested_schema) => {
+                let response = self
+                    .ask("an elicitation", |reply| PluginEvent::Elicit {
+                        message,
+                        requested_schema,
+                        reply,
+                    })
+                    .await?;
+                (response.action, response.content)
+            }
+            convert::Elicitation::Url(message, url) => {
+                let action = self
+                    .ask("a URL elicitation", |reply| PluginEvent::ElicitUrl {
+                        message,
+                        url,
+                        reply,
+                    })
+                    .await?;
+                (action, None)
+            }
+        };
+        convert::elicit_result(action, content).map_err(|why| McpError::internal_error(why, None))
     }
 
     async fn on_progress(
@@ -569,6 +731,7 @@ impl Upstream {
                     Listener {
                         events,
                         sent: AtomicU32::new(0),
+                        asked: AtomicU32::new(0),
                     },
                 );
             Listening {
@@ -647,6 +810,10 @@ impl Source for Upstream {
 
     fn policy(&self) -> &Policy {
         &self.policy
+    }
+
+    fn lenient(&self) -> bool {
+        true
     }
 
     fn status(&self) -> Option<String> {

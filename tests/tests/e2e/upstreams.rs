@@ -114,6 +114,21 @@ async fn server_everything_answers_through_toolhost_as_it_would_directly() {
     let progress = live.notes().progress.lock().unwrap().len() - before;
     assert!(progress >= 2, "{progress} progress notifications");
 
+    // The upstream's own questions reach the client that called: sampling
+    // (answered by the test client's model).
+    let sampled = live
+        .call(
+            "everything_trigger-sampling-request",
+            json!({ "prompt": "hello", "maxTokens": 20 }),
+        )
+        .await
+        .unwrap();
+    assert!(sampled.contains(toolhost_tests::SAMPLED_TEXT), "{sampled}");
+    assert!(
+        format!("{:?}", live.notes().sampled.lock().unwrap()).contains("hello"),
+        "the client saw the upstream's prompt"
+    );
+
     // Only what the config passes reaches the upstream's environment.
     let env = live.call("everything_get-env", json!({})).await.unwrap();
     assert!(env.contains("shared-value"), "{env}");
@@ -343,4 +358,96 @@ async fn readyz_and_metrics_show_each_upstream() {
         metrics.contains("toolhost_upstream_up{upstream=\"missing\"} 0"),
         "{metrics}"
     );
+}
+
+#[tokio::test]
+async fn a_fastmcp_server_is_served_and_its_floods_and_oversized_schema_are_contained() {
+    let python = toolhost_tests::python::python();
+    let script =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("servers/python/fastmcp_server.py");
+    // Python and FastMCP take seconds to start on a busy machine.
+    let config = format!(
+        "[upstreams.fast]\ncommand = {:?}\nargs = [{:?}]\ntimeout = \"60s\"\n",
+        python.display().to_string(),
+        script.display().to_string()
+    );
+    let (_dir, live) = serve(&config, &[]).await;
+    let tools = live
+        .wait_for_tools("the FastMCP server's tools", |tools| {
+            tools.iter().any(|t| t.name == "fast_add")
+        })
+        .await;
+    // A schema over the budget leaves that tool out, not the server.
+    assert!(tools.iter().all(|t| t.name != "fast_huge"), "{tools:?}");
+    live.wait_for_stderr(&["tool `huge` of upstream `fast` is left out", "schema"])
+        .await;
+
+    let sum = call(&live, "fast_add", json!({ "a": 2, "b": 3 })).await;
+    assert_eq!(
+        sum.structured_content,
+        Some(json!({ "result": 5 })),
+        "{sum:?}"
+    );
+
+    // A flood of progress is capped per request, and a flood of
+    // list_changed is listed at most once a second; the group answers
+    // meanwhile.
+    let before = live.notes().progress.lock().unwrap().len();
+    let flood = live.call("fast_flood", json!({ "progress": 5000, "changes": 200 }));
+    let quick = live.call("math_add", json!({ "a": 1, "b": 2 }));
+    let (flood, quick) = tokio::join!(flood, quick);
+    assert_eq!(flood, Ok("flooded".to_owned()));
+    assert!(quick.is_ok(), "{quick:?}");
+    let progress = live.notes().progress.lock().unwrap().len() - before;
+    assert!(
+        (1..=1000).contains(&progress),
+        "{progress} progress notifications"
+    );
+
+    let mut arguments = serde_json::Map::new();
+    arguments.insert("code".into(), json!("fn main() {}"));
+    let prompt = bounded(
+        "prompts/get",
+        live.client()
+            .get_prompt(GetPromptRequestParams::new("fast_review").with_arguments(arguments)),
+    )
+    .await
+    .unwrap();
+    assert!(format!("{prompt:?}").contains("fn main() {}"), "{prompt:?}");
+    let read = bounded(
+        "resources/read",
+        live.client()
+            .read_resource(ReadResourceRequestParams::new("greeting://fast/Ada")),
+    )
+    .await
+    .unwrap();
+    assert!(format!("{read:?}").contains("Hello, Ada!"), "{read:?}");
+    live.stop().await;
+}
+
+#[tokio::test]
+async fn inspect_lists_an_upstream_given_by_command_or_url() {
+    let everything = servers::everything();
+    let node = everything.node.display().to_string();
+    let script = everything.script.display().to_string();
+    let output = toolhost_tests::run_toolhost(&["inspect", &node, &script, "stdio"]).await;
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(text.contains("tool echo"), "{text}");
+
+    let server = everything.start_http();
+    let output = toolhost_tests::run_toolhost(&["inspect", "--json", &server.url]).await;
+    let json: Value = serde_json::from_slice(&output.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&output.stderr)));
+    let tools = json["tools"].as_array().unwrap();
+    assert!(tools.iter().any(|t| t["name"] == "get-sum"), "{json:#}");
+
+    let output = toolhost_tests::run_toolhost(&["inspect", "/nonexistent/toolhost-upstream"]).await;
+    assert!(!output.status.success());
+    let error = String::from_utf8_lossy(&output.stderr);
+    assert!(error.contains("cannot start"), "{error}");
 }
