@@ -907,6 +907,9 @@ impl Config {
             if upstream.url.is_none() && !upstream.headers.is_empty() {
                 bail!("[upstreams.{name}] headers are for a server reached by `url`");
             }
+            if upstream.timeout.is_some_and(|t| t.0.is_zero()) {
+                bail!("[upstreams.{name}] timeout must be more than 0s");
+            }
             if upstream.max_concurrent_calls == Some(0) {
                 bail!("[upstreams.{name}] max_concurrent_calls must be at least 1");
             }

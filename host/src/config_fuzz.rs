@@ -128,6 +128,22 @@ const SECTIONS: &[(&str, &[(&str, Shape)])] = &[
         ],
     ),
     ("http.auth.scopes", &[("math", Texts), ("other", Texts)]),
+    (
+        "upstreams.everything",
+        &[
+            ("command", Text),
+            ("args", Texts),
+            ("url", Text),
+            ("env", Texts),
+            ("namespace", Text),
+            ("tools", Tools),
+            ("timeout", Span),
+            ("max_concurrent_calls", Count),
+            ("breaker_failures", Count),
+            ("breaker_open", Span),
+        ],
+    ),
+    ("upstreams.everything.headers", &[("Authorization", Text)]),
     ("nonsense", &[("fuell", Count)]),
 ];
 
@@ -344,6 +360,19 @@ fn assert_checked(config: &Config, text: &str) -> Result<(), TestCaseError> {
         for dir in &policy.dirs {
             prop_assert!(dir.guest.starts_with('/'), "{name} in {text}");
         }
+    }
+    for (name, upstream) in &config.upstreams {
+        prop_assert!(
+            upstream.command.is_some() != upstream.url.is_some(),
+            "{name} in {text}"
+        );
+        let policy = config.upstream_policy(name, upstream);
+        prop_assert!(!policy.limits.timeout.is_zero(), "{name} in {text}");
+        prop_assert!(policy.max_concurrent_calls >= 1, "{name} in {text}");
+        prop_assert!(
+            policy.env.is_empty() && policy.http.is_empty(),
+            "{name} in {text}"
+        );
     }
     Ok(())
 }

@@ -274,7 +274,9 @@ fn spawn(
     config: &UpstreamConfig,
 ) -> Result<TokioChildProcess, String> {
     let mut command = tokio::process::Command::new(program);
-    command.args(&config.args).env_clear();
+    // Killed when its session is dropped, even as the process exits and
+    // no task runs any more: no orphan outlives toolhost.
+    command.args(&config.args).env_clear().kill_on_drop(true);
     if let Some(path) = std::env::var_os("PATH") {
         command.env("PATH", path);
     }

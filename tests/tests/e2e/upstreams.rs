@@ -166,6 +166,14 @@ async fn server_everything_answers_through_toolhost_as_it_would_directly() {
     .await
     .unwrap();
     assert!(format!("{prompt:?}").contains("Paris"), "{prompt:?}");
+    let completed = bounded(
+        "completion/complete",
+        live.client()
+            .complete_prompt_simple("everything_completable-prompt", "department", "S"),
+    )
+    .await
+    .unwrap();
+    assert_eq!(completed, ["Sales", "Support"]);
     live.stop().await;
 }
 
@@ -450,4 +458,48 @@ async fn inspect_lists_an_upstream_given_by_command_or_url() {
     assert!(!output.status.success());
     let error = String::from_utf8_lossy(&output.stderr);
     assert!(error.contains("cannot start"), "{error}");
+}
+
+#[tokio::test]
+async fn stopping_toolhost_stops_its_upstream_processes() {
+    // A server that ignores SIGTERM and its stdin closing, and never
+    // answers the handshake.
+    let config = "[upstreams.stubborn]\ncommand = \"sh\"\n\
+                  args = [\"-c\", \"trap '' TERM HUP; exec sleep 600\"]\ntimeout = \"60s\"\n";
+    let (_dir, live) = serve(config, &[]).await;
+    let toolhost = live.pid().to_string();
+    let children = async {
+        loop {
+            let out = std::process::Command::new("pgrep")
+                .args(["-P", &toolhost])
+                .output()
+                .expect("run pgrep");
+            let pids = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+            if !pids.is_empty() {
+                return pids;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    };
+    let pid = tokio::time::timeout(LIMIT, children)
+        .await
+        .expect("the upstream runs");
+    live.stop().await;
+    // Running means present and not a zombie (a dead process whose new
+    // parent has not reaped it yet).
+    let running = || {
+        std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
+            stat.rsplit(')')
+                .next()
+                .is_some_and(|rest| !rest.trim_start().starts_with('Z'))
+        })
+    };
+    let gone = async {
+        while running() {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(10), gone)
+        .await
+        .unwrap_or_else(|_| panic!("upstream process {pid} outlived toolhost"));
 }
