@@ -35,14 +35,13 @@ use std::time::{Duration, Instant};
 use futures::FutureExt as _;
 use rmcp::model::{
     CallToolRequestParams, CancelledNotificationParam, ClientRequest, CompleteRequestParams,
-    GetPromptRequestParams, LoggingLevel, LoggingMessageNotificationParam,
+    GetPromptRequestParams, LoggingLevel, LoggingMessageNotificationParam, PaginatedRequestParams,
     ProgressNotificationParam, ProgressToken, ReadResourceRequestParams, RequestId, ServerResult,
 };
 use rmcp::service::{NotificationContext, PeerRequestOptions, RunningService};
 use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
 use rmcp::transport::{StreamableHttpClientTransport, TokioChildProcess};
 use rmcp::{ClientHandler, ErrorData as McpError, Peer, RoleClient, ServiceExt as _};
-use tokio::io::AsyncBufReadExt as _;
 use tokio::sync::{Notify, Semaphore, oneshot};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -63,6 +62,9 @@ const STABLE: Duration = Duration::from_secs(60);
 /// Least time between two listings after `list_changed`: an upstream that
 /// floods them is listed at most this often.
 const RELIST_INTERVAL: Duration = Duration::from_secs(1);
+/// Most items of one kind listed from an upstream, and most pages.
+const MAX_LISTED: usize = 10_000;
+const MAX_PAGES: usize = 1_000;
 /// Most progress notifications forwarded for one request.
 const MAX_EVENTS_PER_CALL: u32 = 1000;
 /// Most sampling and elicitation requests forwarded for one request, as
@@ -310,10 +312,25 @@ fn spawn(
 /// Logs what an upstream writes on stderr, line by line, escaped and
 /// bounded (it cannot forge the host's own lines).
 async fn log_stderr(name: Arc<str>, stderr: tokio::process::ChildStderr) {
-    let mut lines = tokio::io::BufReader::new(stderr).split(b'\n');
-    while let Ok(Some(line)) = lines.next_segment().await {
-        let line = String::from_utf8_lossy(&line[..line.len().min(MAX_STDERR_LINE)]);
-        tracing::debug!(upstream = %name, "stderr: {}", line.trim_end().escape_debug());
+    use tokio::io::AsyncReadExt as _;
+    let mut stderr = stderr;
+    let mut chunk = [0u8; 4096];
+    // The current line, kept up to MAX_STDERR_LINE bytes: a line without
+    // end holds no more memory than that.
+    let mut line = Vec::new();
+    while let Ok(read) = stderr.read(&mut chunk).await {
+        if read == 0 {
+            break;
+        }
+        for piece in chunk[..read].split_inclusive(|b| *b == b'\n') {
+            let room = MAX_STDERR_LINE.saturating_sub(line.len());
+            line.extend_from_slice(&piece[..piece.len().min(room)]);
+            if piece.ends_with(b"\n") {
+                let text = String::from_utf8_lossy(&line);
+                tracing::debug!(upstream = %name, "stderr: {}", text.trim_end().escape_debug());
+                line.clear();
+            }
+        }
     }
 }
 
@@ -390,7 +407,6 @@ fn ended<E: std::fmt::Display>(quit: Result<rmcp::service::QuitReason, E>) -> St
 async fn describe(peer: &Peer<RoleClient>, name: &str) -> Result<Description, String> {
     let info = peer.peer_info();
     let capabilities = info.as_ref().map(|info| &info.capabilities);
-    let failed = |what: &str, e: rmcp::ServiceError| format!("failed to list its {what}: {e}");
     let mut description = Description {
         info: GroupInfo {
             name: name.to_owned(),
@@ -413,11 +429,13 @@ async fn describe(peer: &Peer<RoleClient>, name: &str) -> Result<Description, St
         icons: Icons::default(),
         unlisted: Vec::new(),
     };
+    let page = |cursor| Some(PaginatedRequestParams::default().with_cursor(cursor));
     if capabilities.is_some_and(|c| c.tools.is_some()) {
-        let tools = peer
-            .list_all_tools()
-            .await
-            .map_err(|e| failed("tools", e))?;
+        let tools = list("tools", |cursor| async {
+            let result = peer.list_tools(page(cursor)).await?;
+            Ok((result.tools, result.next_cursor))
+        })
+        .await?;
         for tool in &tools {
             description.operations.push(convert::operation(tool)?);
             if let Some(icons) = &tool.icons {
@@ -430,15 +448,17 @@ async fn describe(peer: &Peer<RoleClient>, name: &str) -> Result<Description, St
         }
     }
     if capabilities.is_some_and(|c| c.resources.is_some()) {
-        let resources = peer
-            .list_all_resources()
-            .await
-            .map_err(|e| failed("resources", e))?;
+        let resources = list("resources", |cursor| async {
+            let result = peer.list_resources(page(cursor)).await?;
+            Ok((result.resources, result.next_cursor))
+        })
+        .await?;
         description.resources = resources.iter().map(convert::resource).collect();
-        let templates = peer
-            .list_all_resource_templates()
-            .await
-            .map_err(|e| failed("resource templates", e))?;
+        let templates = list("resource templates", |cursor| async {
+            let result = peer.list_resource_templates(page(cursor)).await?;
+            Ok((result.resource_templates, result.next_cursor))
+        })
+        .await?;
         // A template the host cannot match (say `{?query}`) could never
         // be read through it: it is left out, not the whole upstream.
         for template in &templates {
@@ -453,13 +473,43 @@ async fn describe(peer: &Peer<RoleClient>, name: &str) -> Result<Description, St
         }
     }
     if capabilities.is_some_and(|c| c.prompts.is_some()) {
-        let prompts = peer
-            .list_all_prompts()
-            .await
-            .map_err(|e| failed("prompts", e))?;
+        let prompts = list("prompts", |cursor| async {
+            let result = peer.list_prompts(page(cursor)).await?;
+            Ok((result.prompts, result.next_cursor))
+        })
+        .await?;
         description.prompts = prompts.iter().map(convert::prompt).collect();
     }
     Ok(description)
+}
+
+/// Every page of one of an upstream's lists, within [`MAX_LISTED`] items
+/// and [`MAX_PAGES`] pages (an upstream's list is untrusted: endless
+/// cursors or pages must not hold memory or the listing forever).
+async fn list<T, P>(what: &str, mut page: impl FnMut(Option<String>) -> P) -> Result<Vec<T>, String>
+where
+    P: Future<Output = Result<(Vec<T>, Option<String>), rmcp::ServiceError>>,
+{
+    let mut items = Vec::new();
+    let mut cursor = None;
+    for _ in 0..MAX_PAGES {
+        let (more, next) = page(cursor.take())
+            .await
+            .map_err(|e| format!("failed to list its {what}: {e}"))?;
+        items.extend(more);
+        if items.len() > MAX_LISTED {
+            return Err(format!(
+                "lists more than {MAX_LISTED} {what}; toolhost serves no upstream list that long"
+            ));
+        }
+        match next {
+            Some(next) => cursor = Some(next),
+            None => return Ok(items),
+        }
+    }
+    Err(format!(
+        "did not finish listing its {what} in {MAX_PAGES} pages"
+    ))
 }
 
 /// The client side of one session: where notifications of the upstream
@@ -1070,6 +1120,25 @@ mod tests {
             open_for,
             state: Mutex::default(),
         }
+    }
+
+    #[tokio::test]
+    async fn an_upstream_list_is_bounded_in_items_and_pages() {
+        let endless = list("tools", |_| async {
+            Ok((vec![1u8], Some("more".to_owned())))
+        });
+        let error = endless.await.unwrap_err();
+        assert!(error.contains("in 1000 pages"), "{error}");
+        let huge = list("tools", |_| async { Ok((vec![0u8; MAX_LISTED + 1], None)) });
+        let error = huge.await.unwrap_err();
+        assert!(error.contains("more than 10000 tools"), "{error}");
+        let pages = std::cell::Cell::new(0);
+        let two = list("tools", |cursor| {
+            pages.set(pages.get() + 1);
+            async move { Ok((vec![1u8], cursor.is_none().then(|| "next".to_owned()))) }
+        });
+        assert_eq!(two.await.unwrap(), [1, 1]);
+        assert_eq!(pages.get(), 2);
     }
 
     #[test]
