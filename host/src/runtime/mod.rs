@@ -37,6 +37,7 @@ use wasmtime::component::{Component, Instance, InstancePre, Linker};
 use wasmtime::{Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store};
 
 pub use fault::{Fault, FaultKind, LoadError};
+pub(crate) use fault::{check_output, resource_size};
 pub use state::{EventSink, PluginEvent};
 
 use crate::config::{Config, InstanceMode, LimitOverrides, Limits, Policy};

@@ -838,6 +838,27 @@ impl Upstream {
         });
     }
 
+    /// Its answer is over the result limit, or otherwise invalid (`kind`
+    /// from the checks groups' answers get).
+    fn too_large(&self, kind: FaultKind) -> Fault {
+        match kind {
+            FaultKind::OutputTooLarge { size } => self.fail(
+                "output_too_large",
+                format!(
+                    "answered with {}, over the limit of {} (limit: defaults.max_output, or \
+                     groups.{}.max_output); ask for less",
+                    size.map_or_else(
+                        || "more".to_owned(),
+                        |n| crate::config::ByteSize(n).to_string()
+                    ),
+                    crate::config::ByteSize(self.policy.limits.max_output),
+                    self.name,
+                ),
+            ),
+            kind => self.fault(kind),
+        }
+    }
+
     fn invalid(&self, reason: String) -> Fault {
         self.fault(FaultKind::InvalidOutput { reason })
     }
@@ -887,10 +908,17 @@ impl Source for Upstream {
             let params = CallToolRequestParams::new(operation.to_owned()).with_arguments(arguments);
             let request = ClientRequest::CallToolRequest(rmcp::model::CallToolRequest::new(params));
             match self.send(request, events, cancel).await? {
-                ServerResult::CallToolResult(result) => Ok(crate::source::Answer {
-                    result: convert::call_result(result).map_err(|why| self.invalid(why))?,
-                    fuel_used: 0,
-                }),
+                ServerResult::CallToolResult(result) => {
+                    let result = convert::call_result(result).map_err(|why| self.invalid(why))?;
+                    if let Ok(output) = &result {
+                        crate::runtime::check_output(output, &self.policy.limits)
+                            .map_err(|kind| self.too_large(kind))?;
+                    }
+                    Ok(crate::source::Answer {
+                        result,
+                        fuel_used: 0,
+                    })
+                }
                 _ => Err(self.unexpected("tools/call")),
             }
         }
@@ -909,12 +937,16 @@ impl Source for Upstream {
                 ClientRequest::ReadResourceRequest(rmcp::model::ReadResourceRequest::new(params));
             match self.send(request, events, cancel).await? {
                 ServerResult::ReadResourceResult(result) => {
-                    let parts = result
+                    let parts: Vec<_> = result
                         .contents
                         .into_iter()
                         .map(convert::embedded)
                         .collect::<Result<_, _>>()
                         .map_err(|why| self.invalid(why))?;
+                    let size = parts.iter().map(crate::runtime::resource_size).sum();
+                    if size > self.policy.limits.max_output {
+                        return Err(self.too_large(FaultKind::OutputTooLarge { size: Some(size) }));
+                    }
                     Ok(crate::source::Answer {
                         result: Ok(parts),
                         fuel_used: 0,

@@ -2,9 +2,9 @@
 (tests/tests/e2e/upstreams.rs), with the Python clients' venv.
 
 Besides ordinary tools, a resource template and a prompt, it misbehaves on
-request: a tool whose input schema is far over toolhost's schema budget, and
-a tool that floods its caller with progress notifications and the session
-with list_changed notifications.
+request: a tool whose input schema is far over toolhost's schema budget, a
+tool that floods its caller with progress notifications and the session
+with list_changed notifications, and one whose result is as large as asked.
 """
 
 import sys
@@ -29,6 +29,12 @@ async def flood(ctx: Context, progress: int = 5000, changes: int = 200) -> str:
     for _ in range(changes):
         await ctx.session.send_tool_list_changed()
     return "flooded"
+
+
+@mcp.tool
+def big(size: int) -> str:
+    """A text of `size` bytes."""
+    return "x" * size
 
 
 @mcp.resource("greeting://{name}")

@@ -375,7 +375,8 @@ async fn a_fastmcp_server_is_served_and_its_floods_and_oversized_schema_are_cont
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("servers/python/fastmcp_server.py");
     // Python and FastMCP take seconds to start on a busy machine.
     let config = format!(
-        "[upstreams.fast]\ncommand = {:?}\nargs = [{:?}]\ntimeout = \"60s\"\n",
+        "[defaults]\nmax_output = \"64KiB\"\n\
+         [upstreams.fast]\ncommand = {:?}\nargs = [{:?}]\ntimeout = \"60s\"\n",
         python.display().to_string(),
         script.display().to_string()
     );
@@ -395,6 +396,16 @@ async fn a_fastmcp_server_is_served_and_its_floods_and_oversized_schema_are_cont
         sum.structured_content,
         Some(json!({ "result": 5 })),
         "{sum:?}"
+    );
+    // Its results get the groups' size limit.
+    assert!(live.call("fast_big", json!({ "size": 1000 })).await.is_ok());
+    let refused = live
+        .call("fast_big", json!({ "size": 100_000 }))
+        .await
+        .unwrap_err();
+    assert!(
+        refused.contains("upstream `fast` answered with") && refused.contains("max_output"),
+        "{refused}"
     );
 
     // A flood of progress is capped per request, and a flood of
