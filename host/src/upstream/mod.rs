@@ -1,7 +1,8 @@
 //! Upstream MCP servers as sources: toolhost runs each `[upstreams.NAME]`
-//! server as a child process speaking MCP on its stdio, keeps one session
-//! with it for as long as it lives, and serves what it lists through the
-//! catalog beside the wasm groups. What it publishes gets the same
+//! server as a child process speaking MCP on its stdio (`command`), or
+//! reaches it over streamable HTTP (`url`), keeps one session with it for
+//! as long as it lives, and serves what it lists through the catalog beside
+//! the wasm groups. What it publishes gets the same
 //! namespacing, tool filters, collision rules, schema budget, scopes and
 //! pagination as a group's, and every request reaches it through the one
 //! call service, arguments checked first.
@@ -12,6 +13,10 @@
 //!   │                          └──────────── list again (at most 1/s) ◀─────┤
 //!   └── backoff 1 s … 30 s ◀── stop serving it, record why ◀── it exits ◀───┘
 //! ```
+//!
+//! Requests pass a circuit breaker per upstream ([`Breaker`]); the
+//! upstream's progress and questions (sampling, elicitation) reach the
+//! client of the request they belong to ([`Link`]).
 //!
 //! Connecting never holds up start-up or the other sources: what an
 //! upstream offers appears when it has answered, with `list_changed`. An
