@@ -14,9 +14,9 @@
 //!   └── backoff 1 s … 30 s ◀── stop serving it, record why ◀── it exits ◀───┘
 //! ```
 //!
-//! Requests pass a circuit breaker per upstream ([`Breaker`]); the
+//! Requests pass a circuit breaker per upstream (`Breaker`); the
 //! upstream's progress and questions (sampling, elicitation) reach the
-//! client of the request they belong to ([`Link`]).
+//! client of the request they belong to (`Link`).
 //!
 //! Connecting never holds up start-up or the other sources: what an
 //! upstream offers appears when it has answered, with `list_changed`. An
