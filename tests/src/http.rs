@@ -206,6 +206,7 @@ pub async fn connect_to(
     if let Some(token) = token {
         config = config.auth_header(token);
     }
+    tls_provider();
     let transport = StreamableHttpClientTransport::from_config(config);
     match lifecycle {
         ClientLifecycleMode::Initialize => {
@@ -222,8 +223,21 @@ pub async fn connect_to(
     .map_err(|e| e.to_string())
 }
 
+/// Chooses the process's TLS crypto provider: reqwest's rustls (enabled
+/// for the whole workspace by the host, which configures its own clients)
+/// needs one chosen before any client is built, even one that only speaks
+/// plain HTTP. rustls's first `ClientConfig::builder()` installs the one
+/// its features name (ring, as the host's).
+pub fn tls_provider() {
+    static CHOSEN: std::sync::Once = std::sync::Once::new();
+    CHOSEN.call_once(|| {
+        let _ = rustls::ClientConfig::builder();
+    });
+}
+
 /// A plain HTTP client, for status-code cases.
 pub fn http_client() -> reqwest::Client {
+    tls_provider();
     reqwest::Client::builder()
         .timeout(LIMIT)
         .no_proxy()
