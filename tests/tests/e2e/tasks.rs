@@ -354,16 +354,19 @@ async fn a_task_is_its_callers_alone() {
     assert_eq!(seen["result"]["status"], "cancelled", "{seen}");
 }
 
-#[tokio::test]
-async fn a_parked_task_keeps_a_bounded_amount_of_answers() {
-    let dir = conformance("");
-    let server = HttpServer::start(&dir, &[]).await;
-    let tasks = json!({ "elicitation": {}, "extensions": { "io.modelcontextprotocol/tasks": {} } });
-    let call = json!({ "name": "confirm_delete", "arguments": { "filename": "big.txt" } });
+/// Starts `confirm_delete` of `filename` as a task for `token`'s caller
+/// and waits (bounded) until it is parked on its question; its id.
+async fn parked_task(
+    server: &HttpServer,
+    token: Option<&str>,
+    capabilities: &Value,
+    filename: &str,
+) -> String {
+    let call = json!({ "name": "confirm_delete", "arguments": { "filename": filename } });
     let created = post_as(
-        &server,
-        None,
-        tasks.clone(),
+        server,
+        token,
+        capabilities.clone(),
         "tools/call",
         "confirm_delete",
         call,
@@ -373,9 +376,9 @@ async fn a_parked_task_keeps_a_bounded_amount_of_answers() {
     let params = json!({ "taskId": id });
     for _ in 0..200 {
         let task = post_as(
-            &server,
-            None,
-            tasks.clone(),
+            server,
+            token,
+            capabilities.clone(),
             "tasks/get",
             &id,
             params.clone(),
@@ -386,6 +389,16 @@ async fn a_parked_task_keeps_a_bounded_amount_of_answers() {
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+    id
+}
+
+#[tokio::test]
+async fn a_parked_task_keeps_a_bounded_amount_of_answers() {
+    let dir = conformance("");
+    let server = HttpServer::start(&dir, &[]).await;
+    let tasks = json!({ "elicitation": {}, "extensions": { "io.modelcontextprotocol/tasks": {} } });
+    let id = parked_task(&server, None, &tasks, "big.txt").await;
+    let params = json!({ "taskId": id });
     let padding = "x".repeat(300 * 1024);
     let update = json!({
         "taskId": id,
@@ -422,33 +435,8 @@ async fn answering_a_task_is_authorized_again() {
         Some("scoped-token-0123456789abcdef"),
         Some("plain-token-0123456789abcdef"),
     );
-    let call = json!({ "name": "confirm_delete", "arguments": { "filename": "a.txt" } });
-    let created = post_as(
-        &server,
-        scoped,
-        caps.clone(),
-        "tools/call",
-        "confirm_delete",
-        call,
-    )
-    .await;
-    let id = created["result"]["taskId"].as_str().unwrap().to_owned();
+    let id = parked_task(&server, scoped, &caps, "a.txt").await;
     let params = json!({ "taskId": id });
-    for _ in 0..200 {
-        let task = post_as(
-            &server,
-            scoped,
-            caps.clone(),
-            "tasks/get",
-            &id,
-            params.clone(),
-        )
-        .await;
-        if task["result"]["status"] == "input_required" {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
     let update = json!({
         "taskId": id,
         "inputResponses": { "confirm": { "action": "accept", "content": { "confirm": true } } },
