@@ -357,6 +357,9 @@ impl Connection {
         let slots = Arc::new(Semaphore::new(policy.max_concurrent_calls as usize));
         let mut closed = std::pin::pin!(running.waiting());
         let mut listed_at: Option<Instant> = None;
+        // What was last served: an upstream that says its lists changed
+        // when they did not costs a listing, not a rebuild of its schemas.
+        let mut served: Option<blake3::Hash> = None;
         loop {
             if let Some(at) = listed_at {
                 tokio::time::sleep_until((at + RELIST_INTERVAL).into()).await;
@@ -370,19 +373,30 @@ impl Connection {
             match described {
                 Ok(mut description) => {
                     description.info.instructions = instructions.clone();
-                    let source = Upstream {
-                        id: id.clone(),
-                        name: link.name.clone(),
-                        description,
-                        policy: policy.clone(),
-                        peer: peer.clone(),
-                        link: link.clone(),
-                        slots: slots.clone(),
-                        breaker: breaker.clone(),
-                    };
-                    if let Err(error) = catalog.insert(Arc::new(source)) {
-                        tracing::warn!(upstream = %link.name, "upstream `{}` is not served: {}", link.name, error.reason);
-                        catalog.record_failure(&error);
+                    let digest = serde_json::to_vec(&description)
+                        .ok()
+                        .map(|text| blake3::hash(&text));
+                    if digest.is_some()
+                        && digest == served
+                        && catalog.snapshot().sources.contains_key(id)
+                    {
+                        tracing::debug!(upstream = %link.name, "its lists did not change");
+                    } else {
+                        served = digest;
+                        let source = Upstream {
+                            id: id.clone(),
+                            name: link.name.clone(),
+                            description,
+                            policy: policy.clone(),
+                            peer: peer.clone(),
+                            link: link.clone(),
+                            slots: slots.clone(),
+                            breaker: breaker.clone(),
+                        };
+                        if let Err(error) = catalog.insert(Arc::new(source)) {
+                            tracing::warn!(upstream = %link.name, "upstream `{}` is not served: {}", link.name, error.reason);
+                            catalog.record_failure(&error);
+                        }
                     }
                 }
                 Err(reason) => {
